@@ -1,0 +1,33 @@
+# The two commands a new user needs: `make run` and `make test`. Both install what is missing first.
+PY ?= python3
+PIP = $(PY) -m pip
+TORCH ?= torch==2.13.0
+
+.PHONY: install run test test-slow readme export clean-nbs prepare-nbs
+
+# torch first and pinned: an unpinned torch pulls GBs of CUDA wheels on a CPU machine.
+install:
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install "$(TORCH)"
+	@$(PY) tools/installed.py || $(PIP) install -e ".[dev]"
+
+# The main job (for now: prepare the offline model and data, and summarize them).
+run: install
+	text2sql-ft run
+
+# Every notebook under nbdev_test, then pytest; ends with `N passed, N failed`.
+test: install
+	$(PY) tools/run_tests.py
+
+# The same, with the `slow` cells (real SmolLM2, many steps) switched on.
+test-slow: install
+	TEST_FLAGS=slow $(PY) tools/run_tests.py
+
+# README.md is generated from nbs/index.ipynb (nbdev_readme needs Quarto; this does not).
+readme:
+	$(PY) tools/readme.py
+
+# Before committing: export notebooks to the module, strip notebook metadata, refresh the README.
+prepare-nbs: install
+	nbdev_export
+	nbdev_clean
+	$(PY) tools/readme.py

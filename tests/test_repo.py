@@ -1,0 +1,58 @@
+"The repository's own promises: README generated from index.ipynb, module exported from the notebooks, notebooks clean."
+import filecmp, json, re, shutil, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/"tools"))
+import readme  # tools/readme.py
+
+def test_readme_is_generated_from_index():
+    assert (ROOT/"README.md").read_text(encoding="utf-8") == readme.render(), \
+        "README.md is stale: run `make readme` (it is generated from nbs/index.ipynb)"
+
+def test_readme_names_the_two_commands():
+    text = (ROOT/"README.md").read_text(encoding="utf-8")
+    assert "make run" in text and "make test" in text
+
+def test_module_matches_notebooks(tmp_path):
+    "nbdev_export on a copy of the notebooks reproduces text2sql_ft/ exactly."
+    for name in ("settings.ini", "setup.py", "README.md"): shutil.copy(ROOT/name, tmp_path/name)
+    shutil.copytree(ROOT/"nbs", tmp_path/"nbs")
+    shutil.copytree(ROOT/"text2sql_ft", tmp_path/"text2sql_ft", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["nbdev_export"], cwd=tmp_path, check=True, capture_output=True)
+    cmp = filecmp.dircmp(ROOT/"text2sql_ft", tmp_path/"text2sql_ft", ignore=["__pycache__"])
+    assert not (cmp.diff_files or cmp.left_only or cmp.right_only), \
+        f"text2sql_ft/ is out of date with nbs/ (run nbdev_export): {cmp.diff_files + cmp.left_only + cmp.right_only}"
+
+def _notebooks(): return sorted(p for p in (ROOT/"nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+def test_notebooks_are_clean():
+    "No execution counts, no progress bars or timings in outputs, no token-shaped strings."
+    bad = []
+    for p in _notebooks():
+        text = p.read_text(encoding="utf-8")
+        if re.search(r"hf_[A-Za-z0-9]{30,}", text): bad.append(f"{p.name}: token-shaped string")
+        for i, c in enumerate(json.loads(text)["cells"]):
+            if c["cell_type"] != "code": continue
+            if c.get("execution_count") is not None: bad.append(f"{p.name} cell {i}: execution_count")
+            out = json.dumps(c.get("outputs", []))
+            if re.search(r"it/s\]|s/it\]|\d+%\|", out): bad.append(f"{p.name} cell {i}: progress bar in output")
+    assert not bad, bad
+
+def test_one_module_per_notebook():
+    "Each exporting notebook names a module of its own (one notebook <-> one module)."
+    mods = {}
+    for p in _notebooks():
+        for c in json.loads(p.read_text(encoding="utf-8"))["cells"]:
+            m = re.search(r"^#\|\s*default_exp\s+(\S+)", "".join(c["source"]), re.M)
+            if m: mods.setdefault(m.group(1), []).append(p.name)
+    assert mods and all(len(v) == 1 for v in mods.values()), mods
+
+def test_runtime_code_does_not_import_dev_tools():
+    "nbdev and fastcore are dev-only: the library must import without them."
+    for f in (ROOT/"text2sql_ft").glob("*.py"):
+        src = f.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+(nbdev|fastcore|execnb)\b", src, re.M), f.name
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT/".ci"/"run").read_text()

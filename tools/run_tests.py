@@ -1,0 +1,53 @@
+"""Run every test: each notebook under `nbdev_test`, then `pytest tests`.
+
+Ends with one line `N passed, N failed[, N skipped]`: each notebook counts as one test (nbdev_test stops a notebook at
+its first failing cell), each pytest item as one. Exits non-zero when anything failed.
+Extra nbdev flags (e.g. `slow`) come from the TEST_FLAGS environment variable.
+"""
+import os, subprocess, sys, time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def notebooks():
+    "Notebooks nbdev_test would pick: not starting with `_` or `.`, no checkpoints."
+    nbs = ROOT/"nbs"
+    return sorted(p for p in nbs.rglob("*.ipynb")
+                  if not any(part.startswith(("_", ".")) for part in p.relative_to(nbs).parts))
+
+def run_notebooks(flags):
+    passed, failed = 0, []
+    for nb in notebooks():
+        t = time.time()
+        cmd = ["nbdev_test", "--path", str(nb)] + (["--flags", flags] if flags else [])
+        ok = subprocess.run(cmd, cwd=ROOT).returncode == 0
+        print(f"{'PASS' if ok else 'FAIL'} {nb.relative_to(ROOT)} ({time.time()-t:.0f}s)", flush=True)
+        if ok: passed += 1
+        else: failed.append(nb.name)
+    return passed, failed
+
+def run_pytest(extra):
+    xml = ROOT/".test-results"/"pytest.xml"
+    xml.parent.mkdir(exist_ok=True)
+    if xml.exists(): xml.unlink()
+    rc = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+                         f"--junitxml={xml}", *extra], cwd=ROOT).returncode
+    if rc == 5: return 0, 0, 0, rc  # no tests collected
+    if not xml.exists(): return 0, 1, 0, rc  # pytest itself broke: count one failure
+    root = ET.parse(xml).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    n = lambda k: sum(int(s.get(k, 0)) for s in suites)
+    tests, fail, skip = n("tests"), n("failures") + n("errors"), n("skipped")
+    return tests - fail - skip, fail, skip, rc
+
+if __name__ == "__main__":
+    flags = os.environ.get("TEST_FLAGS", "")
+    nb_passed, nb_failed = run_notebooks(flags)
+    py_passed, py_failed, py_skipped, rc = run_pytest(sys.argv[1:])
+    if rc not in (0, 1, 5) and py_failed == 0: py_failed = 1  # interrupted or internal error
+    if nb_failed: print("Failed notebooks: " + ", ".join(nb_failed))
+    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; pytest: {py_passed} passed, {py_failed} failed, {py_skipped} skipped")
+    passed, failed = nb_passed + py_passed, len(nb_failed) + py_failed
+    print(f"{passed} passed, {failed} failed" + (f", {py_skipped} skipped" if py_skipped else ""))
+    sys.exit(1 if failed else 0)
