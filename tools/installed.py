@@ -3,7 +3,8 @@ import shlex, sys
 from configparser import ConfigParser
 from importlib import metadata
 from pathlib import Path
-from packaging.requirements import Requirement
+try: from packaging.requirements import Requirement
+except ImportError: print("To install: everything (packaging is not installed yet)"); sys.exit(1)
 
 root = Path(__file__).resolve().parent.parent
 cfg = ConfigParser(delimiters=["="]); cfg.read(root/"settings.ini")
