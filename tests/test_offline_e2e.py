@@ -1,5 +1,5 @@
 "End to end on the real offline assets: the SmolLM2 model converted from its GGUF wheel, Spider dev, the CLI."
-import os, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run_cli
@@ -78,3 +78,31 @@ def test_no_cuda_wheels_installed():
     from importlib import metadata
     cuda = sorted(d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"].lower().startswith("nvidia-"))
     assert torch.version.cuda is None and not cuda, (torch.__version__, cuda)
+
+def _eval_output_ok(res, out_dir, n):
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["n", "EM", "raw", "EM", "EX", "TS"], res.stdout
+    assert lines[1].split()[:2] == ["all", str(n)], res.stdout
+    assert any(l.split()[0] in ("easy", "medium", "hard", "extra") for l in lines[2:]), res.stdout
+    assert {p.name for p in out_dir.iterdir()} == {"eval.json", "eval.csv", "ex_by_hardness.png"}
+    report = json.loads((out_dir/"eval.json").read_text())
+    assert report["summary"]["n"] == n and len(report["rows"]) == n
+    assert report["settings"]["decoding"] == "greedy"
+
+def test_cli_evaluate_offline_base_model(tmp_path):
+    res = run_cli("evaluate", "--model", "offline", "--limit", "6", "--max_new_tokens", "24", "--out_dir", str(tmp_path), "--quiet")
+    _eval_output_ok(res, tmp_path, 6)
+
+def test_cli_evaluate_with_adapter(tmp_path):
+    "A toy model saved to disk plus a real PEFT LoRA adapter, loaded by the CLI."
+    from peft import LoraConfig, get_peft_model
+    from text2sql_ft.toy import toy_model, toy_tokenizer
+    tok = toy_tokenizer(); model = toy_model(tok)
+    model.save_pretrained(tmp_path/"model"); tok.save_pretrained(tmp_path/"model")
+    get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(tmp_path/"adapter")
+    res = run_cli("evaluate", "--model", str(tmp_path/"model"), "--adapter", str(tmp_path/"adapter"), "--limit", "4",
+                  "--max_new_tokens", "6", "--out_dir", str(tmp_path/"eval"), "--quiet")
+    _eval_output_ok(res, tmp_path/"eval", 4)
+    bad = run_cli("evaluate", "--model", str(tmp_path/"model"), "--adapter", str(tmp_path/"nope"), "--quiet")
+    assert bad.returncode == 1 and "no adapter_config.json there" in bad.stderr and "Traceback" not in bad.stderr
