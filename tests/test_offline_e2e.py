@@ -106,3 +106,18 @@ def test_cli_evaluate_with_adapter(tmp_path):
     _eval_output_ok(res, tmp_path/"eval", 4)
     bad = run_cli("evaluate", "--model", str(tmp_path/"model"), "--adapter", str(tmp_path/"nope"), "--quiet")
     assert bad.returncode == 1 and "no adapter_config.json there" in bad.stderr and "Traceback" not in bad.stderr
+
+def test_nf4_footprint_on_smollm2():
+    "bitsandbytes NF4 on this CPU: the real model in 4-bit takes at most 0.35x its fp32 memory, and still runs."
+    import torch
+    from transformers import AutoTokenizer
+    from text2sql_ft.quantization import is_4bit, load_model, resolve_model
+    fp32, nf4 = load_model("offline", "none"), load_model("offline", "nf4")
+    ratio = nf4.get_memory_footprint() / fp32.get_memory_footprint()
+    print(f"nf4/fp32 footprint: {ratio:.3f}")
+    assert is_4bit(nf4) and not is_4bit(fp32)
+    assert ratio <= 0.35, ratio
+    tok = AutoTokenizer.from_pretrained(resolve_model("offline"))
+    b = tok("SELECT name FROM singer WHERE age > 30", return_tensors="pt")
+    with torch.no_grad(): loss = nf4(**b, labels=b["input_ids"]).loss.item()
+    assert loss < 8.0, loss
