@@ -121,3 +121,15 @@ def test_nf4_footprint_on_smollm2():
     b = tok("SELECT name FROM singer WHERE age > 30", return_tensors="pt")
     with torch.no_grad(): loss = nf4(**b, labels=b["input_ids"]).loss.item()
     assert loss < 8.0, loss
+
+def test_merge_adapter_into_smollm2(tmp_path):
+    "A trained-like (non-zero) all-linear LoRA adapter merged into fp32 SmolLM2 gives the same logits within tolerance."
+    from peft import LoraConfig, get_peft_model
+    from text2sql_ft.lora import merge_adapter
+    from text2sql_ft.quantization import load_model
+    get_peft_model(load_model("offline", "none"), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
+                   ).save_pretrained(tmp_path/"adapter")
+    res = merge_adapter("offline", tmp_path/"adapter", tmp_path/"merged")
+    print(f"max |delta logit| {res.max_abs_delta:.2e} (tolerance {res.tolerance:.0e})")
+    assert res.max_abs_delta <= res.tolerance == 1e-3
+    assert (tmp_path/"merged"/"config.json").exists()
