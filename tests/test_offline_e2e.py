@@ -27,14 +27,36 @@ def test_offline_model_generates_from_a_chat_prompt():
     with torch.no_grad(): loss = model(**batch, labels=batch["input_ids"]).loss.item()
     assert loss < 4.0, loss
 
-def test_cli_run_prints_the_summary():
-    res = run_cli("run")
-    assert res.returncode == 0, res.stderr
+def test_cli_run_main_job_short(tmp_path):
+    "The main job's whole path on the real model, shortened: summary, base eval, training, fine-tuned eval, report."
+    res = run_cli("run", "--output_name", str(tmp_path/"main"), "--train_limit", "8", "--eval_limit", "4", "--max_steps", "1",
+                  "--train_batch_size", "4", "--eval_batch_size", "4", "--report_to", "none")
+    assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert "SmolLM2-135M-Instruct (134.5M parameters)" in out, out
     assert "Spider dev, 1034 examples / 20 databases" in out, out
     assert "split by database: train 812 examples / 17 databases; test 222 examples / 3 databases" in out, out
-    assert "shared databases: 0" in out, out
+    assert "shared databases: 0" in out and "EX lift" in out and "wall time:" in out, out
+    report = json.loads((tmp_path/"main"/"report.json").read_text())
+    for side in ("base", "finetuned"): assert {"em", "ex", "ts"} <= set(report[side]) and report[side]["n"] == 4
+    assert report["wall_s"] > 0 and (tmp_path/"main"/"adapter"/"adapter_config.json").exists()
+    assert (tmp_path/"main"/"eval_finetuned"/"ex_by_hardness.png").exists() and (tmp_path/"main"/"config.yaml").exists()
+
+def test_cli_train_and_predict(tmp_path):
+    "`train` with seed-CLI flag names on the real model (2 steps), then `predict` with the adapter against a SQLite file."
+    import sqlite3
+    res = run_cli("train", "--model_name", "offline", "--output_name", str(tmp_path/"run"), "--dataset_id", "spider-dev-offline",
+                  "--task_type", "sql", "--seed", "1", "--train_batch_size", "2", "--eval_batch_size", "2", "--grad_accum_steps", "1",
+                  "--learning_rate", "1e-4", "--num_epochs", "1", "--max_steps", "2", "--save_steps", "2", "--train_limit", "4",
+                  "--eval_limit", "2", "--report_to", "none")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "adapter: " in res.stdout and (tmp_path/"run"/"checkpoint-2").is_dir()
+    db = tmp_path/"shop.sqlite"
+    sqlite3.connect(db).executescript("CREATE TABLE singer (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);")
+    pr = run_cli("predict", "--question", "How many singers are there?", "--db", str(db), "--adapter", str(tmp_path/"run"/"adapter"),
+                 "--max_new_tokens", "32")
+    assert pr.returncode == 0, pr.stderr[-3000:]
+    assert pr.stdout.strip(), "predict printed nothing"
 
 def test_unreachable_registry_gives_a_clear_error(tmp_path):
     "No cache and no registry: one clear message naming the package and the cache, no traceback, nothing half-written."

@@ -6,13 +6,13 @@
 __all__ = ['QUANT_PRESETS', 'SCHEMA_STYLES', 'TASKS', 'FinetuneConfig', 'problems', 'check', 'to_yaml', 'config_from_dict',
            'from_yaml', 'config_parser', 'parse_config']
 
-# %% ../nbs/05_config.ipynb #d4b20060
+# %% ../nbs/05_config.ipynb #9bd284da
 import dataclasses, os, tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-# %% ../nbs/05_config.ipynb #0a8f9448
+# %% ../nbs/05_config.ipynb #9c290eac
 def _f(default, help:str): return field(default=default, metadata={"help": help})
 
 @dataclass
@@ -48,7 +48,7 @@ class FinetuneConfig:
     report_to:str = _f("tensorboard", "tensorboard or none")
     hub_repo:Optional[str] = _f(None, "push the adapter to this Hub repo (owner/name) when set; token from the environment")
 
-# %% ../nbs/05_config.ipynb #cbe6857c
+# %% ../nbs/05_config.ipynb #f5339b93
 QUANT_PRESETS = ("nf4", "int8", "none")   # as in text2sql_ft.quantization
 SCHEMA_STYLES = ("ddl", "compact")        # as in text2sql_ft.tokenization
 TASKS = ("sql", "schema")
@@ -96,7 +96,7 @@ def check(self:FinetuneConfig)->FinetuneConfig:
 
 FinetuneConfig.problems, FinetuneConfig.check = problems, check
 
-# %% ../nbs/05_config.ipynb #c3ad1a9d
+# %% ../nbs/05_config.ipynb #00224357
 def _field_types()->dict:
     import typing
     hints = typing.get_type_hints(FinetuneConfig)
@@ -147,7 +147,7 @@ def from_yaml(path:Path)->FinetuneConfig:
 
 FinetuneConfig.to_yaml, FinetuneConfig.from_yaml = to_yaml, staticmethod(from_yaml)
 
-# %% ../nbs/05_config.ipynb #6764a11a
+# %% ../nbs/05_config.ipynb #4982335d
 def config_parser():
     "An `HfArgumentParser` whose flags are `FinetuneConfig`'s fields, plus `--config FILE`."
     from transformers import HfArgumentParser
@@ -155,9 +155,14 @@ def config_parser():
     p.add_argument("--config", default=None, help="YAML file with settings; flags given on the command line override it")
     return p
 
-def parse_config(argv:list=None)->FinetuneConfig:
+def parse_config(argv:list=None,        # command-line words after the sub-command
+                 defaults:dict=None,    # defaults that differ from the dataclass's (e.g. the main job's)
+                 prog:str=None,         # program name for --help
+                )->FinetuneConfig:
     "A validated `FinetuneConfig` from `--config FILE` and flag overrides."
     p = config_parser()
+    if prog: p.prog = prog
+    if defaults: p.set_defaults(**defaults)
     known, _ = p.parse_known_args(argv)
     if known.config:
         p.set_defaults(**dataclasses.asdict(FinetuneConfig.from_yaml(known.config)))
