@@ -20,7 +20,8 @@ class KillAfterSave(TrainerCallback):
         if state.global_step == kill_after:
             print(f"killing after checkpoint {kill_after}", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-train(cfg, callbacks=[KillAfterSave()] if kill_after else None, progress=False)
+res = train(cfg, callbacks=[KillAfterSave()] if kill_after else None, progress=False)
+print(f"resumed from: {res.resumed_from}", flush=True)
 """
 
 @pytest.fixture(scope="module")
@@ -61,9 +62,11 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, toy_dir):
     assert (tmp_path/"b"/"checkpoint-3").is_dir() and not (tmp_path/"b"/"adapter").exists()
     resumed = _run_train(tmp_path/"b.yaml")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from: {tmp_path/'b'/'checkpoint-3'}" in resumed.stdout, resumed.stdout  # resumed, not restarted
+    assert "resumed from: None" in a.stdout
     la, lb = _losses(tmp_path/"a"), _losses(tmp_path/"b")
-    assert sorted(lb) == list(range(4, 9)), sorted(lb)  # the resumed run logged only the steps after the checkpoint
-    assert {s: la[s] for s in range(4, 9)} == lb
+    assert sorted(la) == sorted(lb) == list(range(1, 9)), (sorted(la), sorted(lb))
+    assert {s: la[s] for s in range(4, 9)} == {s: lb[s] for s in range(4, 9)}, (la, lb)
     ta, tb = _adapter_tensors(tmp_path/"a"), _adapter_tensors(tmp_path/"b")
     assert ta.keys() == tb.keys() and all((ta[k] == tb[k]).all() for k in ta)
 
