@@ -1,5 +1,5 @@
 "End to end on the real offline assets: the SmolLM2 model converted from its GGUF wheel, Spider dev, the CLI."
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run_cli
@@ -55,8 +55,9 @@ def test_cli_train_and_predict(tmp_path):
     sqlite3.connect(db).executescript("CREATE TABLE singer (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);")
     pr = run_cli("predict", "--question", "How many singers are there?", "--db", str(db), "--adapter", str(tmp_path/"run"/"adapter"),
                  "--max_new_tokens", "32")
-    assert pr.returncode == 0, pr.stderr[-3000:]
-    assert pr.stdout.strip(), "predict printed nothing"
+    # a 2-step adapter may or may not write SQL yet; either way predict must say something definite
+    if pr.returncode == 0: assert re.match(r"(?i)(SELECT|WITH)\b", pr.stdout.strip()), pr.stdout
+    else: assert pr.returncode == 1 and "no SQL statement in the model's reply" in pr.stderr, pr.stderr[-2000:]
 
 def test_unreachable_registry_gives_a_clear_error(tmp_path):
     "No cache and no registry: one clear message naming the package and the cache, no traceback, nothing half-written."
