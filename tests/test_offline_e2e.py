@@ -134,8 +134,9 @@ def test_nf4_footprint_on_smollm2():
     "bitsandbytes NF4 on this CPU: the real model in 4-bit takes at most 0.35x its fp32 memory, and still runs."
     import torch
     from transformers import AutoTokenizer
-    from text2sql_ft.quantization import is_4bit, load_model, resolve_model
-    fp32, nf4 = load_model("offline", "none"), load_model("offline", "nf4")
+    from text2sql_ft.quantization import Precision, is_4bit, load_model, resolve_model
+    full = Precision("fp32", torch.float32, True, "reference")
+    fp32, nf4 = load_model("offline", "none", full), load_model("offline", "nf4", full)
     ratio = nf4.get_memory_footprint() / fp32.get_memory_footprint()
     print(f"nf4/fp32 footprint: {ratio:.3f}")
     assert is_4bit(nf4) and not is_4bit(fp32)
@@ -149,10 +150,12 @@ def test_merge_adapter_into_smollm2(tmp_path):
     "A trained-like (non-zero) all-linear LoRA adapter merged into fp32 SmolLM2 gives the same logits within tolerance."
     from peft import LoraConfig, get_peft_model
     from text2sql_ft.lora import merge_adapter
-    from text2sql_ft.quantization import load_model
-    get_peft_model(load_model("offline", "none"), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
+    import torch
+    from text2sql_ft.quantization import Precision, load_model
+    fp32 = Precision("fp32", torch.float32, True, "reference")
+    get_peft_model(load_model("offline", "none", fp32), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
                    ).save_pretrained(tmp_path/"adapter")
-    res = merge_adapter("offline", tmp_path/"adapter", tmp_path/"merged")
+    res = merge_adapter(load_model("offline", "none", fp32), tmp_path/"adapter", tmp_path/"merged")
     print(f"max |delta logit| {res.max_abs_delta:.2e} (tolerance {res.tolerance:.0e})")
     assert res.max_abs_delta <= res.tolerance == 1e-3
     assert (tmp_path/"merged"/"config.json").exists()
