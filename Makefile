@@ -10,7 +10,7 @@ install:
 	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install "$(TORCH)"
 	@$(PY) tools/installed.py || $(PIP) install -e ".[dev]"
 
-# The main job: score the base model on held-out databases, fine-tune LoRA, score the adapter (about 9 min here).
+# The main job: score the base model on held-out databases, fine-tune LoRA, score the adapter (12-18 min here).
 run: install
 	text2sql-ft run
 

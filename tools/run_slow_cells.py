@@ -32,4 +32,4 @@ def run(nb_path:Path):
     nb_path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 if __name__ == "__main__":
-    for p in sys.argv[1:]: run(Path(p)); print(f"wrote outputs of the slow cells of {p}")
+    for p in [Path(a).resolve() for a in sys.argv[1:]]: run(p); print(f"wrote outputs of the slow cells of {p}")  # resolved first: run() changes directory
