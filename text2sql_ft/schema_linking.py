@@ -162,10 +162,12 @@ def evaluate_linking(model, tokenizer, examples:list,
     rows = [dict(db_id=e.db_id, question=e.question, gold=g, pred=p, reply=r) for e, g, p, r in zip(examples, golds, preds, replies)]
     sql = {}
     if sql_model is not None:
+        from text2sql_ft.synthesis import databases_for
+        dbs = databases_for(examples, k, seed)  # one set of databases (the full schema's) scores both runs
         reduced = [replace(e, schema=reduce_schema(e.schema, p)) for e, p in zip(examples, preds)]
         for name, exs in (("full", examples), ("reduced", reduced)):
             gen = [extract_sql(r) for r in generate_replies(sql_model, tokenizer, exs, batch_size, 128, style, progress=progress)]
-            sql[name] = summarize(score(examples, gen, k=k, seed=seed))  # scored on the full schema's databases
+            sql[name] = summarize(score(examples, gen, dbs=dbs))
         sql["schema_chars_full"] = sum(len(to_compact(e.schema)) for e in examples) / len(examples)
         sql["schema_chars_reduced"] = sum(len(to_compact(e.schema)) for e in reduced) / len(examples)
     rep = LinkingReport(linking_scores(golds, preds), rows, sql, time.time() - t0)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_sft.ipynb #301a45be
 from __future__ import annotations
-import json, math, os, time, warnings
+import functools, json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -152,6 +152,7 @@ def add_completion_head(model)->None:
         return {"loss": loss, "counts": torch.stack([correct, mask.sum()]).float()}  # top-1 hits, labelled positions
     model.forward = types.MethodType(forward, model)
 
+@functools.cache
 def _completion_trainer_cls():
     from trl import SFTTrainer
     class CompletionSFTTrainer(SFTTrainer):
