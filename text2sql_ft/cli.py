@@ -106,7 +106,8 @@ def run_predict(args)->str:
 
 # %% ../nbs/09_cli.ipynb #5dbfa0df
 MAIN_JOB = dict(output_name="outputs/main", train_limit=None, eval_limit=60, learning_rate=1e-3, num_epochs=1.5,
-                train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none")
+                train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
+                compile_layers=True)
 
 def run_main(argv:list)->str:
     from text2sql_ft.config import parse_config

@@ -51,11 +51,12 @@ def pick_precision()->Precision:
     "bf16 on CUDA capability >= 8.0 and on CPUs with native bf16, fp16 (trainable weights fp32) on older GPUs, else fp32."
     import torch
     if not torch.cuda.is_available():
-        if cpu_bf16_native(): return Precision("bf16", torch.bfloat16, True, "no CUDA device; this CPU has native bf16 (AMX / "
-                                                "AVX512-BF16): bf16 compute, trainable weights in fp32")
+        if cpu_bf16_native(): return Precision("bf16", torch.bfloat16, False, "no CUDA device; this CPU has native bf16 (AMX / "
+                                                "AVX512-BF16): bf16 compute and bf16 LoRA weights (fp32 ones cost a cast each way)")
         return Precision("fp32", torch.float32, True, "no CUDA device and no native bf16 on this CPU: float32")
     major, minor = torch.cuda.get_device_capability()
-    if major >= 8: return Precision("bf16", torch.bfloat16, False, f"compute capability {major}.{minor} >= 8.0: native bf16")
+    if major >= 8: return Precision("bf16", torch.bfloat16, True, f"compute capability {major}.{minor} >= 8.0: native bf16, "
+                                    "LoRA weights in fp32 (PEFT's default)")
     return Precision("fp16", torch.float16, True, f"compute capability {major}.{minor} < 8.0: bf16 would be emulated "
                      "(even if torch.cuda.is_bf16_supported() says True); fp16 compute, trainable weights in fp32")
 

@@ -17,8 +17,9 @@ from .schema_linking import LINKING_SYSTEM, linking_example
 from .tokenization import DEFAULT_SYSTEM, preflight, tokenize_example
 
 # %% auto #0
-__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'train', 'add_completion_head',
-           'CompletionSFTTrainer', 'push_adapter', 'before_after_table', 'finetune_and_evaluate']
+__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'train', 'adapt_model',
+           'compile_layers', 'add_completion_head', 'CompletionSFTTrainer', 'push_adapter', 'before_after_table',
+           'finetune_and_evaluate']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -104,13 +105,10 @@ def train(config:FinetuneConfig,   # the run
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     data = prepare_data(config, tokenizer)
     precision = pick_precision()
-    model = load_model(config.model_name, config.quant, precision)
-    peft_config = lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, _targets(config.lora_targets), config.use_dora)
-    if config.prev_checkpoint:
-        from peft import PeftModel
-        model, peft_config = PeftModel.from_pretrained(model, config.prev_checkpoint, is_trainable=True), None
+    model, peft_config = adapt_model(load_model(config.model_name, config.quant, precision), config, precision)
     trainer = CompletionSFTTrainer(model=model, args=sft_args(config, precision, progress), train_dataset=data.train,
                          eval_dataset=data.eval, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    if config.compile_layers: compile_layers(trainer.model)
     resume = _last_checkpoint(out)
     config.to_yaml(out/"config.yaml")
     t0 = time.time()
@@ -125,6 +123,36 @@ def train(config:FinetuneConfig,   # the run
     result = TrainResult(adapter, out, trainer.state.log_history, seconds, tokens / seconds if seconds else 0.0, resume, data)
     if config.hub_repo and trainer.is_world_process_zero(): push_adapter(adapter, config.hub_repo)
     return result
+
+def adapt_model(model, config:FinetuneConfig, precision)->tuple:
+    "`(model, peft_config)` for `SFTTrainer`: eager attention on a CPU; LoRA adapters in bf16 where `precision` says so."
+    if model.device.type == "cpu" and getattr(model.config, "_attn_implementation", None) == "sdpa":
+        model.set_attn_implementation("eager")  # measured: SDPA's CPU backward is slower at these lengths
+    # bf16 adapters only for a plain (unquantized) base and LoRA: TRL itself casts QLoRA adapters to bf16, and a DoRA
+    # magnitude vector's updates can fall below bf16's resolution
+    bf16_adapters = not precision.trainable_fp32 and config.quant == "none" and not config.use_dora
+    if config.prev_checkpoint:
+        from peft import PeftModel
+        return PeftModel.from_pretrained(model, config.prev_checkpoint, is_trainable=True,
+                                         autocast_adapter_dtype=not bf16_adapters), None
+    peft_config = lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, _targets(config.lora_targets), config.use_dora)
+    if not bf16_adapters: return model, peft_config  # TRL wraps it (PEFT keeps the adapters in fp32)
+    from peft import get_peft_model
+    return get_peft_model(model, peft_config, autocast_adapter_dtype=False), None
+
+def compile_layers(model)->int:
+    "Regional compilation (PyTorch's recipe): `torch.compile` each repeated decoder layer in place; returns how many."
+    import shutil, torch
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    kinds = set(getattr(base, "_no_split_modules", None) or [])
+    layers = [m for m in base.modules() if type(m).__name__ in kinds]
+    if not layers: raise ValueError(f"compile_layers: found no repeated decoder layers in {type(base).__name__} "
+                                    f"(its _no_split_modules is {sorted(kinds)})")
+    if next(base.parameters()).device.type == "cpu" and not any(map(shutil.which, ("c++", "g++", "clang++"))):
+        raise RuntimeError("compile_layers on a CPU needs a C++ compiler (torch.compile's inductor builds C++): "
+                           "install g++ or set compile_layers=False")
+    for m in layers: m.compile(dynamic=True)  # in place: parameter names (and saved adapters) stay the same
+    return len(layers)
 
 def _targets(spec:str):
     return spec if spec == "all-linear" else [s.strip() for s in spec.split(",") if s.strip()]
@@ -160,6 +188,12 @@ def _completion_trainer_cls():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             add_completion_head(self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model)
+        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            m = model or self.model  # PEFT's load_adapter upcasts adapters to fp32: resume in the dtype they trained in
+            dtypes = {n: p.dtype for n, p in m.named_parameters() if p.requires_grad}
+            super()._load_from_checkpoint(resume_from_checkpoint, model)
+            for n, p in m.named_parameters():
+                if n in dtypes and p.dtype != dtypes[n]: p.data = p.data.to(dtypes[n])
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if not model.training or return_outputs:  # evaluation and logits requests: TRL's path, unchanged
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
