@@ -50,16 +50,15 @@ class TrainRun:
 
 def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held_out, model_name)->TrainRun:
     from datasets import Dataset
-    from text2sql_ft.lora import lora_config
     from text2sql_ft.quantization import load_model
-    from text2sql_ft.sft import _targets, adapt_model, sft_args
+    from text2sql_ft.sft import adapt_model, config_lora, sft_args
     from transformers import set_seed
     set_seed(config.seed)
     args = sft_args(config, precision, progress=False)
     args.eval_strategy, args.save_strategy, args.report_to = "no", "no", []
     if name == "seeds": args.train_sampling_strategy = "random"
     model = load_model(model_name, config.quant, precision)
-    if name == "seeds": peft_config = lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, _targets(config.lora_targets))
+    if name == "seeds": peft_config = config_lora(config)
     else: model, peft_config = adapt_model(model, config, precision)  # ours: CPU attention and adapter dtype as `train` does
     trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(features), processing_class=tokenizer,
                           peft_config=peft_config)

@@ -18,8 +18,8 @@ from .tokenization import DEFAULT_SYSTEM, preflight, tokenize_example
 
 # %% auto #0
 __all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'train', 'adapt_model',
-           'compile_layers', 'add_completion_head', 'CompletionSFTTrainer', 'push_adapter', 'before_after_table',
-           'finetune_and_evaluate']
+           'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'push_adapter',
+           'before_after_table', 'finetune_and_evaluate']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -135,7 +135,7 @@ def adapt_model(model, config:FinetuneConfig, precision)->tuple:
         from peft import PeftModel
         return PeftModel.from_pretrained(model, config.prev_checkpoint, is_trainable=True,
                                          autocast_adapter_dtype=not bf16_adapters), None
-    peft_config = lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, _targets(config.lora_targets), config.use_dora)
+    peft_config = config_lora(config)
     if not bf16_adapters: return model, peft_config  # TRL wraps it (PEFT keeps the adapters in fp32)
     from peft import get_peft_model
     return get_peft_model(model, peft_config, autocast_adapter_dtype=False), None
@@ -143,7 +143,7 @@ def adapt_model(model, config:FinetuneConfig, precision)->tuple:
 def compile_layers(model)->int:
     "Regional compilation (PyTorch's recipe): `torch.compile` each repeated decoder layer in place; returns how many."
     import shutil, torch
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = _unwrapped(model)
     kinds = set(getattr(base, "_no_split_modules", None) or [])
     layers = [m for m in base.modules() if type(m).__name__ in kinds]
     if not layers: raise ValueError(f"compile_layers: found no repeated decoder layers in {type(base).__name__} "
@@ -153,6 +153,14 @@ def compile_layers(model)->int:
                            "install g++ or set compile_layers=False")
     for m in layers: m.compile(dynamic=True)  # in place: parameter names (and saved adapters) stay the same
     return len(layers)
+
+def config_lora(config:FinetuneConfig):
+    "The `peft.LoraConfig` that `config`'s LoRA fields describe."
+    return lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, _targets(config.lora_targets), config.use_dora)
+
+def _unwrapped(model):
+    "The transformers model inside a PEFT wrapper (or `model` itself)."
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 def _targets(spec:str):
     return spec if spec == "all-linear" else [s.strip() for s in spec.split(",") if s.strip()]
@@ -187,7 +195,7 @@ def _completion_trainer_cls():
         "`SFTTrainer` whose training loss runs the LM head only on the labelled (completion) positions."
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            add_completion_head(self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model)
+            add_completion_head(_unwrapped(self.model))
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             m = model or self.model  # PEFT's load_adapter upcasts adapters to fp32: resume in the dtype they trained in
             dtypes = {n: p.dtype for n, p in m.named_parameters() if p.requires_grad}
