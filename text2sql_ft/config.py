@@ -12,13 +12,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
+from .assets import DEFAULT_MODEL
+
 # %% ../nbs/05_config.ipynb #3a4fdd75
 def _f(default, help:str): return field(default=default, metadata={"help": help})
 
 @dataclass
 class FinetuneConfig:
     "Every setting of a fine-tuning run."
-    model_name:str = _f("offline", "base model: a folder, a Hub id, or 'offline' (embedded SmolLM2-135M-Instruct)")
+    model_name:str = _f(DEFAULT_MODEL, "base model: an offline one (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, "
+                             "smollm2-135m; 'offline' = the first), a folder, or a Hub id")
     dataset_id:str = _f("spider-dev-offline", "data: spider-dev-offline, spider:DIR, bird:DIR or jsonl:FILE")
     task_type:str = _f("sql", "what to learn: 'sql' (text-to-SQL) or 'schema' (schema linking: the tables and columns as JSON)")
     output_name:str = _f("outputs/run", "output folder: checkpoints, adapter, config.yaml, TensorBoard logs")

@@ -19,8 +19,8 @@ from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt,
 
 # %% auto #0
 __all__ = ['HARDNESS', 'ERROR_CLASSES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness', 'error_class',
-           'extract_sql', 'generate_replies', 'generate_sql', 'score', 'summarize', 'format_summary',
-           'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
+           'extract_sql', 'generate_replies', 'generate_sql', 'bootstrap_ci', 'paired_bootstrap_ci', 'score',
+           'summarize', 'format_summary', 'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
 
 # %% ../nbs/06b_evaluation.ipynb #7da006a3
 def _ws(sql:str)->str: return " ".join((sql or "").split()).rstrip("; ").strip()
@@ -201,6 +201,27 @@ def generate_sql(model, tokenizer, examples:list, batch_size:int=16, **kwargs)->
     "Greedy SQL for each example (see `generate_replies`), extracted from the replies."
     return [extract_sql(r) for r in generate_replies(model, tokenizer, examples, batch_size, **kwargs)]
 
+# %% ../nbs/06b_evaluation.ipynb #edad125e
+def bootstrap_ci(hits:list,          # 0/1 (or bool) per question
+                 level:float=0.95,   # coverage
+                 n_boot:int=10_000,  # resamples
+                 seed:int=0)->tuple:
+    "Percentile bootstrap interval of the mean of `hits`."
+    import numpy as np
+    if not len(hits): return (0.0, 0.0)
+    n, p = len(hits), float(np.mean(hits))
+    means = np.random.default_rng(seed).binomial(n, p, n_boot) / n  # resampling 0/1 rows = a binomial draw
+    return tuple(float(x) for x in np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
+
+def paired_bootstrap_ci(before:list, after:list, level:float=0.95, n_boot:int=10_000, seed:int=0)->tuple:
+    "Percentile bootstrap interval of `mean(after) - mean(before)`, resampling the same questions for both."
+    import numpy as np
+    if len(before) != len(after): raise ValueError(f"paired bootstrap needs equal lengths, got {len(before)} and {len(after)}")
+    if not len(before): return (0.0, 0.0)
+    d = np.asarray(after, float) - np.asarray(before, float)
+    idx = np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))
+    return tuple(float(x) for x in np.quantile(d[idx].mean(1), [(1 - level) / 2, (1 + level) / 2]))
+
 # %% ../nbs/06b_evaluation.ipynb #40f500e4
 def _rate(rows:list, key:str)->float: return sum(r[key] for r in rows) / len(rows) if rows else 0.0
 
@@ -231,12 +252,13 @@ def score(examples:list,           # gold `Example`s
     return rows
 
 def summarize(rows:list)->dict:
-    "Overall and per-hardness EM/EX/TS, and the error classes of the misses."
+    "Overall and per-hardness EM/EX/TS (with 95% intervals for EX and TS overall), and the error classes of the misses."
     def block(rs): return dict(n=len(rs), em_raw=_rate(rs, "em_raw"), em=_rate(rs, "em"), ex=_rate(rs, "ex"), ts=_rate(rs, "ts"))
     by = defaultdict(list)
     for r in rows: by[r["hardness"]].append(r)
     order = [h for h in HARDNESS if h in by] + sorted(set(by) - set(HARDNESS))
-    return dict(**block(rows), by_hardness={h: block(by[h]) for h in order},
+    ci = {f"{k}_ci": list(bootstrap_ci([r[k] for r in rows])) for k in ("ex", "ts")}  # 95% intervals of the headline figures
+    return dict(**block(rows), **ci, by_hardness={h: block(by[h]) for h in order},
                 errors=dict(Counter(r["error_class"] for r in rows if r["error_class"] != "correct").most_common()))
 
 # %% ../nbs/06b_evaluation.ipynb #16827978
@@ -246,6 +268,7 @@ def format_summary(s:dict, title:str="")->str:
     row = lambda name, b: f"{name:10}{b['n']:>6}{b['em_raw']:>9.1%}{b['em']:>8.1%}{b['ex']:>8.1%}{b['ts']:>8.1%}"
     lines.append(row("all", s))
     lines += [row(h, b) for h, b in s["by_hardness"].items()]
+    if "ex_ci" in s: lines.append("95% interval (all): EX {:.1%} to {:.1%}, TS {:.1%} to {:.1%}".format(*s["ex_ci"], *s["ts_ci"]))
     if s["errors"]: lines.append("misses: " + ", ".join(f"{k} {v}" for k, v in s["errors"].items()))
     return "\n".join(lines)
 

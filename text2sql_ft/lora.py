@@ -8,10 +8,11 @@ import os, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .quantization import is_4bit, load_model
+from .quantization import Precision, is_4bit, load_model, pick_precision
 
 # %% auto #0
-__all__ = ['MERGE_TOLERANCE', 'lora_config', 'add_lora', 'TrainableReport', 'trainable_report', 'MergeResult', 'merge_adapter']
+__all__ = ['MERGE_TOLERANCE', 'lora_config', 'add_lora', 'TrainableReport', 'trainable_report', 'MergeResult', 'merge_adapter',
+           'merged_for_inference']
 
 # %% ../nbs/04_lora.ipynb #e34c739e
 def lora_config(r:int=16,                   # rank of the update
@@ -102,3 +103,17 @@ def merge_adapter(base,                # a model folder / Hub id / "offline", or
         os.rename(tmp, out_dir)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return MergeResult(out_dir, delta, tol)
+
+# %% ../nbs/04_lora.ipynb #384e8b09
+def merged_for_inference(base,             # a model folder / Hub id / offline name
+                         adapter_dir:Path, # a saved PEFT adapter
+                         precision=None,   # compute precision to end in (default: `pick_precision()`)
+                        ):
+    "A plain model equal to `base` + the adapter, merged in float32 then cast to the compute dtype, for fast generation."
+    import torch
+    from peft import PeftModel
+    if not (Path(adapter_dir)/"adapter_config.json").exists(): raise FileNotFoundError(f"no adapter_config.json in {adapter_dir}")
+    precision = precision or pick_precision()
+    model = load_model(base, "none", Precision("fp32", torch.float32, True, "merge in full precision"))
+    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    return merged.to(precision.compute_dtype).eval()

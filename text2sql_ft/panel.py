@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from .assets import OFFLINE_MODELS
 from .config import QUANT_PRESETS, SCHEMA_STYLES, TASKS, FinetuneConfig
 
 # %% auto #0
@@ -18,7 +19,8 @@ def _widgets()->dict:
     style, layout = {"description_width": "150px"}, W.Layout(width="420px")
     def w(cls, desc, **kw): return cls(description=desc, style=style, layout=layout, **kw)
     return dict(
-        model_name=w(W.Text, "model"), dataset_id=w(W.Text, "data"), output_name=w(W.Text, "output folder"),
+        model_name=w(W.Combobox, "model", options=list(OFFLINE_MODELS), ensure_option=False,
+                     placeholder="offline name, folder or Hub id"), dataset_id=w(W.Text, "data"), output_name=w(W.Text, "output folder"),
         task_type=w(W.Dropdown, "task", options=list(TASKS)),
         schema_style=w(W.Dropdown, "schema style", options=list(SCHEMA_STYLES)),
         quant=w(W.Dropdown, "quantization", options=list(QUANT_PRESETS)),

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .assets import offline_model, offline_model_dir
+
 # %% auto #0
 __all__ = ['PRESETS', 'quant_config', 'Precision', 'cpu_bf16_native', 'pick_precision', 'resolve_model', 'load_model', 'is_4bit',
            'footprints', 'sql_perplexity', 'plot_footprints']
@@ -65,10 +67,8 @@ def _looks_like_path(name:str)->bool:
     return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
 
 def resolve_model(name_or_path:str)->str:
-    "A local folder for `\"offline\"` or a path, else the Hub id unchanged."
-    if name_or_path == "offline":
-        from text2sql_ft.assets import offline_model_dir
-        return str(offline_model_dir())
+    "A local folder for an offline model's short name (`qwen2.5-coder-0.5b`, `offline`, ...) or a path; a Hub id unchanged."
+    if offline_model(name_or_path): return str(offline_model_dir(name_or_path))
     p = Path(name_or_path).expanduser()
     if p.is_dir():
         if not (p/"config.json").exists(): raise FileNotFoundError(f"{p} has no config.json: not a transformers model folder")
@@ -76,7 +76,7 @@ def resolve_model(name_or_path:str)->str:
     if _looks_like_path(name_or_path) or p.exists(): raise FileNotFoundError(f"no model folder at {p}")
     return name_or_path
 
-def load_model(name_or_path:str,          # folder, Hub id, or "offline"
+def load_model(name_or_path:str,          # folder, Hub id, or an offline model's short name
                quant:str="nf4",           # nf4, int8 or none
                precision:Precision=None,  # default: `pick_precision()`
                device_map=None,           # default: cpu without CUDA, else "auto"
