@@ -15,7 +15,8 @@ from .tokenization import add_special_tokens_for, prompt_and_completion, tokeniz
 
 # %% auto #0
 __all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'seed_features', 'sql_loss', 'TrainRun', 'bench_training',
-           'bench_generation', 'bench_gold_execution', 'bench_footprint', 'gemma_shaped', 'bench_gemma', 'run_bench']
+           'bench_generation', 'bench_gold_execution', 'bench_footprint', 'matmul_peak_tflops', 'bench_scoring',
+           'gemma_shaped', 'bench_gemma', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #d96b32d2
 def seed_features(tokenizer, examples:list, style:str="compact", max_length:int=512)->list[dict]:
@@ -96,11 +97,11 @@ def bench_training(model_name:str="offline", n_examples:int=64, batch_size:int=8
     return runs
 
 # %% ../nbs/10_bench.ipynb #8012f914
-def bench_generation(model, tokenizer, examples:list, batch_size:int=16, max_new_tokens:int=96, style:str="compact")->dict:
-    "P2: seconds for batched and one-by-one greedy generation of the same prompts, and the share of identical SQL."
-    from text2sql_ft.evaluation import extract_sql, generate_replies
+def bench_generation(model, tokenizer, examples:list, batch_size:int=128, max_new_tokens:int=96, style:str="compact")->dict:
+    "P2: seconds for our greedy generation and the seeds' (`model.generate` one prompt at a time) on the same prompts, and the share of identical SQL."
+    from text2sql_ft.generation import extract_sql, generate_replies
     t0 = time.perf_counter(); batched = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, style, progress=False)
-    t1 = time.perf_counter(); single = generate_replies(model, tokenizer, examples, 1, max_new_tokens, style, progress=False)
+    t1 = time.perf_counter(); single = generate_replies(model, tokenizer, examples, 1, max_new_tokens, style, progress=False, engine="generate")
     t2 = time.perf_counter()
     same = sum(extract_sql(a) == extract_sql(b) for a, b in zip(batched, single))
     return dict(batched_s=t1 - t0, single_s=t2 - t1, speedup=(t2 - t1) / (t1 - t0), identical=same / len(examples), n=len(examples))
@@ -125,6 +126,66 @@ def bench_footprint(model_name:str="offline")->float:
     fp32 = Precision("fp32", torch.float32, True, "reference")
     full = load_model(model_name, "none", fp32).get_memory_footprint()
     return load_model(model_name, "nf4", fp32).get_memory_footprint() / full
+
+# %% ../nbs/10_bench.ipynb #fd96b82e
+def matmul_peak_tflops(dtype=None, device:str=None, n:int=2048, reps:int=10)->float:
+    "Measured TFLOP/s of an n×n×n matmul in `dtype` (default: the compute dtype `pick_precision` chooses) on `device`."
+    import torch
+    from text2sql_ft.quantization import pick_precision
+    dtype = dtype or pick_precision().compute_dtype
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
+    a @ b
+    if device == "cuda": torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps): a @ b
+    if device == "cuda": torch.cuda.synchronize()
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e12
+
+def _tokens_processed(tokenizer, examples:list, replies:list, style:str, batch_size:int)->int:
+    "Tokens `generate_replies` runs through the model: each shared prefix once per batch, the suffixes, the replies."
+    from text2sql_ft.generation import shared_prefixes
+    from text2sql_ft.tokenization import format_prompt, prompt_messages
+    ids = tokenizer([format_prompt(tokenizer, prompt_messages(e, style)) for e in examples],
+                    add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
+    plen = shared_prefixes(ids)
+    order = sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
+    prefixes = sum(len(p) for s in range(0, len(order), batch_size) for p in {tuple(ids[i][:plen[i]]) for i in order[s:s + batch_size]})
+    return prefixes + sum(len(i) - p for i, p in zip(ids, plen)) + sum(len(tokenizer(r).input_ids) for r in replies)
+
+def bench_scoring(model_name:str=None,    # default: the project's default model
+                  batch_size:int=128, max_new_tokens:int=128, style:str="compact", k:int=3,
+                  n_reference:int=96,     # prompts (a seeded sample) also run through plain `model.generate`, batch 16
+                  examples:list=None,     # default: all of Spider dev
+                 )->dict:
+    "P5: seconds to score every Spider dev question with `model_name`, the fraction of the measured peak, and the ratio to plain `generate`."
+    from transformers import AutoTokenizer
+    from text2sql_ft.assets import DEFAULT_MODEL
+    from text2sql_ft.data import load_spider_dev_offline
+    from text2sql_ft.evaluation import score, summarize
+    from text2sql_ft.generation import extract_sql, generate_replies
+    from text2sql_ft.quantization import load_model, resolve_model
+    from text2sql_ft.sft import sample
+    model_name = model_name or DEFAULT_MODEL
+    examples = examples or load_spider_dev_offline()
+    tok = AutoTokenizer.from_pretrained(resolve_model(model_name)); model = load_model(model_name, "none").eval()
+    t0 = time.perf_counter()
+    replies = generate_replies(model, tok, examples, batch_size, max_new_tokens, style, progress=False)
+    t1 = time.perf_counter()
+    s = summarize(score(examples, [extract_sql(r) for r in replies], k=k))
+    t2 = time.perf_counter()
+    n_params = sum(p.numel() for p in model.parameters()) - model.get_input_embeddings().weight.numel()
+    flops = 2 * n_params * _tokens_processed(tok, examples, replies, style, batch_size)
+    peak = matmul_peak_tflops(next(model.parameters()).dtype, model.device.type)
+    ref = sample(examples, n_reference, 0)
+    t3 = time.perf_counter(); fast = generate_replies(model, tok, ref, batch_size, max_new_tokens, style, progress=False)
+    t4 = time.perf_counter(); plain = generate_replies(model, tok, ref, 16, max_new_tokens, style, progress=False, engine="generate")
+    t5 = time.perf_counter()
+    return dict(model=model_name, n=len(examples), seconds=t2 - t0, generation_s=t1 - t0, scoring_s=t2 - t1, ex=s["ex"], ts=s["ts"],
+                ex_ci=s["ex_ci"], peak_tflops=peak, achieved_tflops=flops / (t1 - t0) / 1e12,
+                peak_fraction=flops / (t1 - t0) / (peak * 1e12), n_reference=len(ref), reference_fast_s=t4 - t3,
+                reference_generate16_s=t5 - t4, vs_generate16=(t5 - t4) / (t4 - t3),
+                identical=sum(extract_sql(a) == extract_sql(b) for a, b in zip(fast, plain)) / len(ref))
 
 # %% ../nbs/10_bench.ipynb #4edf4da5
 GEMMA_2B = dict(vocab_size=256000, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18,
@@ -183,13 +244,13 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
                              eval_loss=r.eval_loss) for k, r in runs.items()}
     tok = AutoTokenizer.from_pretrained(resolve_model(model_name))
     prompts = load_examples("spider-dev-offline", "test")[:mode["n_prompts"]]
-    g = bench_generation(load_model(model_name, "none").eval(), tok, prompts, 16, mode["max_new_tokens"])
+    g = bench_generation(load_model(model_name, "none").eval(), tok, prompts, 128, mode["max_new_tokens"])
     figures["P2"], figures["P2_identical"] = g["speedup"], g["identical"]
     out(f"P2 {g['speedup']:.2f}"); out(f"P2_identical {g['identical']:.3f}")
     details["P2"] = g
     if not quick:  # the same prompts in fp32: how much of the disagreement is bf16 rounding
         from text2sql_ft.quantization import Precision
-        g32 = bench_generation(load_model(model_name, "none", Precision("fp32", torch.float32, True, "")).eval(), tok, prompts, 16,
+        g32 = bench_generation(load_model(model_name, "none", Precision("fp32", torch.float32, True, "")).eval(), tok, prompts, 128,
                                mode["max_new_tokens"])
         figures["P2_fp32"], figures["P2_identical_fp32"] = g32["speedup"], g32["identical"]
         out(f"P2_fp32 {g32['speedup']:.2f}"); out(f"P2_identical_fp32 {g32['identical']:.3f}")
@@ -197,6 +258,12 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
     p3 = bench_gold_execution()
     figures["P3"] = p3["seconds"]; out(f"P3 {p3['seconds']:.2f}"); details["P3"] = p3
     figures["P4"] = bench_footprint(model_name); out(f"P4 {figures['P4']:.3f}")
+    if not quick:  # P5: every Spider dev question with the default model (a few minutes on a CPU)
+        p5 = details["P5"] = bench_scoring()
+        figures.update(P5=p5["seconds"], P5_vs_generate16=p5["vs_generate16"], P5_identical=p5["identical"],
+                       P5_peak_fraction=p5["peak_fraction"], P5_ex=p5["ex"])
+        for key in ("P5", "P5_vs_generate16", "P5_identical", "P5_peak_fraction", "P5_ex"): out(f"{key} {figures[key]:.3f}")
+        out(f"P5_peak_tflops {p5['peak_tflops']:.3f}"); out(f"P5_achieved_tflops {p5['achieved_tflops']:.3f}")
     if gpu or not quick:  # P6: the full Gemma-2B shape on a GPU; a small shape on CPU in the full mode
         p6 = bench_gemma(n_examples=mode["n_gemma"], gpu=gpu)
         o, sd = p6["runs"]["ours"], p6["runs"]["seeds"]

@@ -113,7 +113,7 @@ class NoSQL(RuntimeError):
     "The model's reply held no SQL statement."
 
 def run_predict(args)->str:
-    from text2sql_ft.evaluation import extract_sql, generate_replies
+    from text2sql_ft.generation import extract_sql, generate_replies
     if bool(args.db) == bool(args.schema): raise ValueError("give exactly one of --db (an SQLite file) or --schema (CREATE TABLE text)")
     schema = schema_from_sqlite(args.db) if args.db else schema_from_ddl(args.schema, "db")
     model, tok = load_model_for_eval(args.model, args.adapter)
@@ -177,7 +177,7 @@ def build_parser()->argparse.ArgumentParser:
     ev.add_argument("--test_fraction", type=_fraction, default=0.2, help="share of examples held out, by database")
     ev.add_argument("--seed", type=int, default=0, help="split and database-synthesis seed")
     ev.add_argument("--limit", type=int, default=None, help="score only the first N examples of the split")
-    ev.add_argument("--batch_size", type=int, default=16, help="prompts per generation batch")
+    ev.add_argument("--batch_size", type=int, default=128, help="prompts decoded together (finished rows leave the batch)")
     ev.add_argument("--max_new_tokens", type=int, default=128, help="cap on each reply")
     ev.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt (as in training)")
     ev.add_argument("--k", type=int, default=3, help="synthesized databases per schema (test-suite accuracy)")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_evaluation.ipynb #6ac9dbe7
 from __future__ import annotations
-import csv, json, re, time
+import csv, json, time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,14 +13,15 @@ from typing import Optional
 import sqlglot
 from sqlglot import exp
 
+from .generation import extract_sql, generate_replies
 from .execution import ExecResult, execute_sql, has_order_by, results_match
 from .synthesis import databases_for
-from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages
+from .tokenization import DEFAULT_SYSTEM
 
 # %% auto #0
 __all__ = ['HARDNESS', 'ERROR_CLASSES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness', 'error_class',
-           'extract_sql', 'generate_replies', 'generate_sql', 'bootstrap_ci', 'paired_bootstrap_ci', 'score',
-           'summarize', 'format_summary', 'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
+           'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'format_summary', 'plot_by_hardness',
+           'save_report', 'EvalReport', 'evaluate']
 
 # %% ../nbs/06b_evaluation.ipynb #7da006a3
 def _ws(sql:str)->str: return " ".join((sql or "").split()).rstrip("; ").strip()
@@ -136,71 +137,6 @@ def error_class(pred:str, result:ExecResult, matched:bool)->str:
         return "syntax error"
     return "other error"
 
-# %% ../nbs/06b_evaluation.ipynb #e59194db
-_FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
-_START = re.compile(r"\b(SELECT|WITH)\b", re.I)
-
-def _cut_statement(s:str)->str:
-    quote = None
-    for i, ch in enumerate(s):
-        if quote:
-            if ch == quote: quote = None
-        elif ch in "'\"`": quote = ch
-        elif ch == ";": return s[:i]
-        elif s.startswith("\n\n", i) or s.startswith("\n```", i): return s[:i]
-    return s
-
-def extract_sql(reply:str)->str:
-    "The SQL statement in a model's `reply` ('' when there is none)."
-    text = reply or ""
-    if (m := _FENCE.search(text)) and _START.search(m.group(1)): text = m.group(1)
-    m = _START.search(text)
-    if not m: return ""
-    return " ".join(_cut_statement(text[m.start():]).split())
-
-# %% ../nbs/06b_evaluation.ipynb #d0772948
-def _tokenize_prompts(tokenizer, texts:list):
-    "Encode prompts exactly as `tokenize_example` encodes the prompt part of training text."
-    return tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer), padding=True, return_tensors="pt")
-
-def generate_replies(model, tokenizer,
-                     examples:list,            # `Example`s to answer
-                     batch_size:int=16,        # prompts per forward pass
-                     max_new_tokens:int=128,   # cap on each reply
-                     style:str="ddl",          # schema style in the prompt
-                     system:Optional[str]=DEFAULT_SYSTEM, # system prompt
-                     progress:bool=True,       # show a progress bar
-                     messages:list=None,       # chat messages per example, to use instead of `prompt_messages` (few-shot)
-                    )->list[str]:
-    "Greedy replies of `model` to the prompts of `examples`, batched with left padding, in input order."
-    import torch
-    from tqdm.auto import tqdm
-    messages = messages or [prompt_messages(e, style, system) for e in examples]
-    texts = [format_prompt(tokenizer, m) for m in messages]
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out = [None] * len(texts)
-    old_side, old_pad = tokenizer.padding_side, tokenizer.pad_token
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
-    try:
-        bar = tqdm(total=len(texts), desc="generating", disable=not progress)
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
-            batch = _tokenize_prompts(tokenizer, [texts[i] for i in idx]).to(model.device)
-            with torch.inference_mode():
-                gen = model.generate(**batch, do_sample=False, max_new_tokens=max_new_tokens,
-                                     pad_token_id=tokenizer.pad_token_id)
-            for i, row in zip(idx, gen[:, batch["input_ids"].shape[1]:]):
-                out[i] = tokenizer.decode(row, skip_special_tokens=True)
-            bar.update(len(idx))
-        bar.close()
-    finally: tokenizer.padding_side, tokenizer.pad_token = old_side, old_pad
-    return out
-
-def generate_sql(model, tokenizer, examples:list, batch_size:int=16, **kwargs)->list[str]:
-    "Greedy SQL for each example (see `generate_replies`), extracted from the replies."
-    return [extract_sql(r) for r in generate_replies(model, tokenizer, examples, batch_size, **kwargs)]
-
 # %% ../nbs/06b_evaluation.ipynb #edad125e
 def bootstrap_ci(hits:list,          # 0/1 (or bool) per question
                  level:float=0.95,   # coverage
@@ -306,7 +242,7 @@ class EvalReport:
 
 def evaluate(model, tokenizer, examples:list,
              out_dir:Path=None,        # where to save eval.json / eval.csv / the plot (None: don't save)
-             batch_size:int=16, max_new_tokens:int=128, style:str="ddl", system:Optional[str]=DEFAULT_SYSTEM,
+             batch_size:int=128, max_new_tokens:int=128, style:str="ddl", system:Optional[str]=DEFAULT_SYSTEM,
              k:int=3, seed:int=0, timeout:float=5.0, progress:bool=True)->EvalReport:
     "Generate SQL for `examples` greedily, score EM/EX/TS by hardness, and save the report."
     t0 = time.time()

@@ -48,10 +48,11 @@ def few_shot_messages(ex, shots:list, style:str="compact", system:Optional[str]=
 def compare_approaches(base, tuned, tokenizer,   # base model, fine-tuned model (None: skip), their tokenizer
                        train_examples:list,      # the pool few-shot examples are retrieved from
                        held_out:list,            # the questions to answer (other databases)
-                       k:int=2, style:str="compact", batch_size:int=16, max_new_tokens:int=128, seed:int=0,
+                       k:int=2, style:str="compact", batch_size:int=128, max_new_tokens:int=128, seed:int=0,
                        progress:bool=False)->list[dict]:
     "EM / EX / TS, prompt tokens and seconds per query of zero-shot, few-shot (k retrieved) and fine-tuned."
-    from text2sql_ft.evaluation import extract_sql, generate_replies, score, summarize
+    from text2sql_ft.evaluation import score, summarize
+    from text2sql_ft.generation import extract_sql, generate_replies
     from text2sql_ft.synthesis import databases_for
     dbs = databases_for(held_out, 3, seed)
     retriever = Retriever(train_examples)

@@ -14,7 +14,8 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from .data import Example, ForeignKey, Schema, Table
-from .evaluation import extract_sql, generate_replies, score, summarize
+from .evaluation import score, summarize
+from .generation import extract_sql, generate_replies
 
 # %% auto #0
 __all__ = ['LINKING_SYSTEM', 'linking_target', 'linking_text', 'linking_example', 'parse_linking', 'linking_scores',
@@ -151,7 +152,7 @@ class LinkingReport:
 def evaluate_linking(model, tokenizer, examples:list,
                      sql_model=None,            # a model that writes SQL (e.g. base + SQL adapter); None: linking only
                      out_dir:Path=None,         # where linking.json goes (None: not saved)
-                     batch_size:int=16, max_new_tokens:int=96, style:str="compact", k:int=3, seed:int=0,
+                     batch_size:int=128, max_new_tokens:int=96, style:str="compact", k:int=3, seed:int=0,
                      progress:bool=True)->LinkingReport:
     "Linking precision / recall / F1 of `model` on `examples`; with `sql_model`, EX on the full vs the predicted schema."
     from text2sql_ft.data import to_compact

@@ -52,7 +52,7 @@ def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     system = LINKING_SYSTEM if linking else DEFAULT_SYSTEM
     def tok(exs): return [tokenize_example(tokenizer, linking_example(e) if linking else e, config.schema_style, system) for e in exs]
     tr = preflight(tokenizer, tok(train_ex), config.max_length)
-    ev = preflight(tokenizer, tok(held_out), config.max_length)
+    ev = preflight(tokenizer, tok(held_out[:config.eval_loss_examples]), config.max_length)  # the loss curve's sample
     if not tr.kept: raise ValueError(f"no training example fits max_length={config.max_length} (longest: {tr.longest})")
     return Prepared(Dataset.from_list(tr.kept), Dataset.from_list(ev.kept) if ev.kept else None, train_ex, held_out,
                     len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept))
@@ -265,7 +265,7 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     held_out = held_out_examples(config)
-    kw = dict(batch_size=config.eval_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress)
+    kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress)
     base = evaluate(load_model(config.model_name, "none").eval(), tok, held_out, out_dir=out/"eval_base", **kw)
     result = train(config, progress=progress)
     t1 = time.time()
