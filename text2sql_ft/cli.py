@@ -16,7 +16,8 @@ from .quantization import resolve_model
 
 # %% auto #0
 __all__ = ['MODEL_HELP', 'MAIN_JOB', 'prepare', 'describe_model', 'report_prepared', 'adapter_base', 'load_model_for_eval',
-           'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_main', 'run_bench_cli', 'build_parser', 'main']
+           'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
+           'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #7ccd4d4b
 def _dbs(examples)->str:
@@ -122,8 +123,40 @@ def run_predict(args)->str:
     if not (sql := extract_sql(reply)): raise NoSQL(f"no SQL statement in the model's reply, which was:\n{reply.strip()}")
     return sql
 
+# %% ../nbs/09_cli.ipynb #faf10f3b
+def _check_out(out:str)->Path:
+    "Refuse an --out that can't be written before any work is done."
+    out = Path(out)
+    if out.is_dir(): raise ValueError(f"--out {out} is a folder; give a file name")
+    if not out.parent.is_dir(): raise FileNotFoundError(f"--out {out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK): raise PermissionError(f"--out {out}: folder {out.parent} is not writable")
+    return out
+
+def run_synth(args)->str:
+    import json
+    from text2sql_ft.pairs import (mix_of, names_from_spider, spider_dev_db_ids, spider_train_schemas, synthesize_for,
+                                   synthesize_from_sqlite, write_pairs)
+    from text2sql_ft.data import load_tables
+    if args.n < 1: raise ValueError(f"--n must be at least 1, got {args.n}")
+    out = _check_out(args.out)
+    kind, _, arg = args.data.partition(":")
+    if args.data == "spider-train-schemas":
+        pairs = synthesize_for(spider_train_schemas(), args.n, args.seed, spider_dev_db_ids(), progress=not args.quiet)
+    elif kind == "sqlite" and arg: pairs = synthesize_from_sqlite(arg, args.n, args.seed)
+    elif kind == "spider" and arg:
+        tables, dev = Path(arg)/"tables.json", Path(arg)/"dev.json"
+        names = {e["db_id"]: names_from_spider(e) for e in json.loads(tables.read_text(encoding="utf-8"))} if tables.exists() else {}
+        held = {e["db_id"] for e in json.loads(dev.read_text(encoding="utf-8"))} if dev.exists() else set()
+        schemas = {k: (s, names.get(k)) for k, s in load_tables(tables).items() if k not in held}
+        pairs = synthesize_for(schemas, args.n, args.seed, held, progress=not args.quiet)
+    else: raise ValueError(f"--data must be spider-train-schemas, sqlite:PATH or spider:DIR, got {args.data!r}")
+    if not pairs: raise ValueError(f"no pairs could be synthesized from {args.data}")
+    write_pairs(pairs, out)
+    mix = ", ".join(f"{h} {v:.0%}" for h, v in mix_of(pairs).items())
+    return f"{len(pairs)} pairs on {len({e.db_id for e in pairs})} schemas ({mix}) written to {out}"
+
 # %% ../nbs/09_cli.ipynb #5dbfa0df
-MAIN_JOB = dict(output_name="outputs/main", train_limit=400, eval_limit=None, learning_rate=5e-4, num_epochs=1.0,
+MAIN_JOB = dict(output_name="outputs/main", train_limit=400, eval_limit=None, eval_loss_examples=16, learning_rate=2e-4, num_epochs=1.0,
                 train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
                 compile_layers=True)
 
@@ -191,6 +224,12 @@ def build_parser()->argparse.ArgumentParser:
     pr.add_argument("--adapter", default=None, help="PEFT adapter folder to apply")
     pr.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt")
     pr.add_argument("--max_new_tokens", type=int, default=128, help="cap on the reply")
+    sy = sub.add_parser("synth", help="synthesize (question, SQL) training pairs for schemas that have none")
+    sy.add_argument("--data", required=True, help="spider-train-schemas (the 146 offline non-dev schemas), sqlite:PATH or spider:DIR")
+    sy.add_argument("--n", type=int, default=20, help="pairs per schema")
+    sy.add_argument("--seed", type=int, default=0, help="same seed, same pairs")
+    sy.add_argument("--out", required=True, help="JSONL file to write (what load_jsonl and --data jsonl:FILE read)")
+    sy.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
     be = sub.add_parser("bench", help="P1-P4: our training and evaluation against the seeds' recipe, as ratios")
     be.add_argument("--quick", action="store_true", help="fewer examples and prompts (under 5 minutes on 2 CPU cores)")
@@ -209,7 +248,8 @@ def main(argv:list=None)->int:
         if args.command == "evaluate": print(run_evaluate(args))
         elif args.command == "predict": print(run_predict(args))
         elif args.command == "bench": run_bench_cli(args)
-    except (AssetError, ValueError, FileNotFoundError, DataError, RuntimeError) as e:
+        elif args.command == "synth": print(run_synth(args))
+    except (AssetError, ValueError, OSError, DataError, RuntimeError) as e:
         print(f"text2sql-ft {command}: error: {e}", file=sys.stderr)
         return 1
     return 0

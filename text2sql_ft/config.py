@@ -47,6 +47,8 @@ class FinetuneConfig:
     seed:int = _f(0, "seed for the split, the data order and the weights")
     test_fraction:float = _f(0.2, "share of examples held out, by whole databases")
     train_limit:Optional[int] = _f(None, "use only the first N training examples")
+    extra_train_data:Optional[str] = _f(None, "a JSONL of more training pairs (e.g. from text2sql-ft synth), added to the "
+                                        "training split whole; none of its databases may be held out")
     eval_limit:Optional[int] = _f(None, "evaluate on only the first N held-out examples")
     eval_loss_examples:Optional[int] = _f(64, "held-out examples whose loss is logged every eval_steps (None: all)")
     save_steps:int = _f(50, "save a checkpoint every N steps (training resumes from the newest)")
@@ -92,6 +94,7 @@ def problems(self:FinetuneConfig)->list:
         need(getattr(self, name) is None or getattr(self, name) >= 1, f"{name} must be >= 1 when set, got {getattr(self, name)}")
     need(self.report_to in ("tensorboard", "none"), f"report_to must be tensorboard or none, got {self.report_to!r}")
     need(_writable(self.output_name), f"output_name {self.output_name!r} is not writable")
+    need(self.extra_train_data is None or Path(self.extra_train_data).is_file(), f"extra_train_data {self.extra_train_data!r} is not a file")
     need(self.prev_checkpoint is None or Path(self.prev_checkpoint).exists(), f"prev_checkpoint {self.prev_checkpoint!r} does not exist")
     need(self.hub_repo is None or self.hub_repo.count("/") == 1, f"hub_repo must look like owner/name, got {self.hub_repo!r}")
     return out

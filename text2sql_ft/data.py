@@ -108,8 +108,11 @@ def to_ddl(self:Schema)->str:
     return "\n\n".join(_table_ddl(self, t) for t in self.tables)
 
 def to_compact(self:Schema)->str:
-    "The schema as one `table(col, col, ...)` line per table."
-    return "\n".join(f"{quote_ident(t.name)}({', '.join(map(quote_ident, t.columns))})" for t in self.tables)
+    "The schema as one `table(col, col, ...)` line per table, then its foreign keys as `a.x = b.y` on one line."
+    lines = [f"{quote_ident(t.name)}({', '.join(map(quote_ident, t.columns))})" for t in self.tables]
+    col = lambda t, c: f"{quote_ident(t)}.{quote_ident(c)}"
+    if self.foreign_keys: lines.append("Foreign keys: " + ", ".join(f"{col(k.table, k.column)} = {col(k.ref_table, k.ref_column)}" for k in self.foreign_keys))
+    return "\n".join(lines)
 
 Schema.to_ddl, Schema.to_compact = to_ddl, to_compact
 

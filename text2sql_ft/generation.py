@@ -5,6 +5,7 @@
 # %% ../nbs/05c_generation.ipynb #4b4fdca3
 from __future__ import annotations
 import re
+from contextlib import contextmanager
 from typing import Callable, Optional
 
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages
@@ -172,6 +173,15 @@ def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_
     return gen
 
 # %% ../nbs/05c_generation.ipynb #87724d39
+@contextmanager
+def _contiguous_head_input(model):
+    "Hand the LM head a contiguous input while generating (see the note above); the hook is removed after."
+    head = model.get_output_embeddings()
+    hook = head.register_forward_pre_hook(lambda m, args: (args[0].contiguous(), *args[1:])) if head is not None else None
+    try: yield
+    finally:
+        if hook is not None: hook.remove()
+
 def _plain_cache(model)->bool:
     "Whether `model`'s dynamic cache keeps every position of every layer (what `_prefill`'s layout needs)."
     from transformers import DynamicCache
@@ -216,8 +226,14 @@ def generate_replies(model, tokenizer,
     messages = messages or [prompt_messages(e, style, system) for e in examples]
     texts = [format_prompt(tokenizer, m) for m in messages]
     bar = tqdm(total=len(texts), desc="generating", disable=not progress)
-    if engine == "generate" or not _plain_cache(model):
-        out = _generate_plain(model, tokenizer, texts, batch_size, max_new_tokens, bar); bar.close(); return out
+    with _contiguous_head_input(model):
+        if engine == "generate" or not _plain_cache(model): out = _generate_plain(model, tokenizer, texts, batch_size, max_new_tokens, bar)
+        else: out = _generate_fast(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar)
+    bar.close()
+    return out
+
+def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar)->list[str]:
+    "Shared prefixes, shedding rows (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
     plen, eos = shared_prefixes(ids), _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos)
@@ -233,7 +249,6 @@ def generate_replies(model, tokenizer,
                             max_new_tokens, stop, piece)
         for i, g in zip(idx, gen): out[i] = tokenizer.decode(g, skip_special_tokens=True)
         bar.update(len(idx))
-    bar.close()
     return out
 
 def generate_sql(model, tokenizer, examples:list, batch_size:int=128, **kwargs)->list[str]:

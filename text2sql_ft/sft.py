@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from .config import FinetuneConfig
-from .data import load_examples
+from .data import load_examples, load_jsonl
 from .evaluation import evaluate, paired_bootstrap_ci
 from .lora import lora_config, merged_for_inference
 from .quantization import load_model, pick_precision, resolve_model
@@ -48,6 +48,12 @@ def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     from datasets import Dataset
     train_ex = sample(load_examples(config.dataset_id, "train", config.test_fraction, config.seed), config.train_limit, config.seed)
     held_out = held_out_examples(config)
+    if config.extra_train_data:  # e.g. synthesized pairs: never on a held-out database
+        from text2sql_ft.pairs import check_no_leakage
+        extra = load_jsonl(config.extra_train_data)
+        held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed)}
+        check_no_leakage({e.db_id for e in extra}, held_dbs, f"extra_train_data {config.extra_train_data}")
+        train_ex = sample(train_ex + list(extra), None, config.seed)
     linking = config.task_type == "schema"  # schema linking: the answer is the JSON of tables and columns
     system = LINKING_SYSTEM if linking else DEFAULT_SYSTEM
     def tok(exs): return [tokenize_example(tokenizer, linking_example(e) if linking else e, config.schema_style, system) for e in exs]
