@@ -218,9 +218,12 @@ def _above_average(g):
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #2f684f1d
 def _fk(g):
-    "A foreign key with a child table `a` and a parent table `b` that both have values."
-    fk = g.pick([k for k in g.fks if g.by_table.get(k.table) and g.by_table.get(k.ref_table)])
-    return fk
+    "A foreign key between two tables that both have columns."
+    return g.pick([k for k in g.fks if g.by_table.get(k.table) and g.by_table.get(k.ref_table)])
+
+def _join(fk)->str:
+    "`child AS T1 JOIN parent AS T2 ON` the key, Spider's way of writing a join."
+    return f"{_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)}"
 
 def _join_where(g):
     fk = _fk(g)
@@ -228,7 +231,7 @@ def _join_where(g):
     c = g.col(fk.table, key=False) or g.col(fk.table); w = g.col(fk.ref_table, values=True)
     if not (c and w): return None
     sql, en = g.cond(w, "T2")
-    return (f"SELECT T1.{_q(c.name)} FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)} WHERE {sql}",
+    return (f"SELECT T1.{_q(c.name)} FROM {_join(fk)} WHERE {sql}",
             g.say(f"What are the {g.C(c)} of the {g.T(fk.table)} whose {g.T(fk.ref_table)} has {en}?",
                   f"Find the {g.C(c)} of {g.T(fk.table)} linked to a {g.T(fk.ref_table)} with {en}."))
 
@@ -237,7 +240,7 @@ def _join_project(g):
     if not fk: return None
     a = g.col(fk.table, key=False); b = g.col(fk.ref_table, key=False)
     if not (a and b): return None
-    return (f"SELECT T1.{_q(a.name)}, T2.{_q(b.name)} FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)}",
+    return (f"SELECT T1.{_q(a.name)}, T2.{_q(b.name)} FROM {_join(fk)}",
             f"Show the {g.C(a)} of each {g.T(fk.table)} together with the {g.C(b)} of its {g.T(fk.ref_table)}.")
 
 def _join_group(g):
@@ -245,7 +248,7 @@ def _join_group(g):
     if not fk: return None
     b = g.col(fk.ref_table, key=False)
     if not b: return None
-    return (f"SELECT T2.{_q(b.name)}, count(*) FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)} GROUP BY T1.{_q(fk.column)}",
+    return (f"SELECT T2.{_q(b.name)}, count(*) FROM {_join(fk)} GROUP BY T1.{_q(fk.column)}",
             f"For each {g.T(fk.ref_table)}, show its {g.C(b)} and the number of {g.T(fk.table)} it has.")
 
 def _join_top(g):
@@ -253,7 +256,7 @@ def _join_top(g):
     if not fk: return None
     b = g.col(fk.ref_table, key=False)
     if not b: return None
-    return (f"SELECT T2.{_q(b.name)} FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)} "
+    return (f"SELECT T2.{_q(b.name)} FROM {_join(fk)} "
             f"GROUP BY T1.{_q(fk.column)} ORDER BY count(*) DESC LIMIT 1",
             f"What is the {g.C(b)} of the {g.T(fk.ref_table)} with the most {g.T(fk.table)}?")
 
@@ -291,7 +294,7 @@ def _join_where_top(g):
     if not (c and n and w): return None
     sql, en = g.cond(w, "T2")
     d, word = g.pick([("DESC", "highest"), ("ASC", "lowest")])
-    return (f"SELECT T1.{_q(c.name)} FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)} "
+    return (f"SELECT T1.{_q(c.name)} FROM {_join(fk)} "
             f"WHERE {sql} ORDER BY T1.{_q(n.name)} {d} LIMIT 1",
             f"Among the {g.T(fk.table)} whose {g.T(fk.ref_table)} has {en}, what is the {g.C(c)} of the one with the {word} {g.C(n)}?")
 
@@ -302,7 +305,7 @@ def _join_set_op(g):
     if not (b and w and len(w.values) >= 2): return None
     v1, v2 = g.rng.sample(w.values, 2)
     op, word = g.pick([("UNION", "or"), ("INTERSECT", "and also"), ("EXCEPT", "but not")])
-    left, right = (f"SELECT T2.{_q(b.name)} FROM {_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)} "
+    left, right = (f"SELECT T2.{_q(b.name)} FROM {_join(fk)} "
                    f"WHERE T1.{_q(w.name)} = {_lit(v)}" for v in (v1, v2))
     return (f"{left} {op} {right}",
             f"Which {g.T(fk.ref_table)} {g.C(b)} have a {g.T(fk.table)} with {g.C(w)} {v1} {word} one with {g.C(w)} {v2}?")
