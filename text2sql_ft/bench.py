@@ -144,12 +144,12 @@ def matmul_peak_tflops(dtype=None, device:str=None, n:int=2048, reps:int=10)->fl
 
 def _tokens_processed(tokenizer, examples:list, replies:list, style:str, batch_size:int)->int:
     "Tokens `generate_replies` runs through the model: each shared prefix once per batch, the suffixes, the replies."
-    from text2sql_ft.generation import shared_prefixes
+    from text2sql_ft.generation import batch_order, shared_prefixes
     from text2sql_ft.tokenization import format_prompt, prompt_messages
     ids = tokenizer([format_prompt(tokenizer, prompt_messages(e, style)) for e in examples],
                     add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
     plen = shared_prefixes(ids)
-    order = sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
+    order = batch_order(ids, plen)
     prefixes = sum(len(p) for s in range(0, len(order), batch_size) for p in {tuple(ids[i][:plen[i]]) for i in order[s:s + batch_size]})
     return prefixes + sum(len(i) - p for i, p in zip(ids, plen)) + sum(len(tokenizer(r).input_ids) for r in replies)
 

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'shared_prefixes', 'generate_replies', 'generate_sql']
+__all__ = ['extract_sql', 'statement_done', 'shared_prefixes', 'generate_replies', 'batch_order', 'generate_sql']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -99,7 +99,7 @@ def _prefix_cache(model, prefixes:list, pad_id:int):
     from transformers import DynamicCache
     uniq = [p for p in dict.fromkeys(prefixes) if p]
     which = torch.tensor([uniq.index(p) if p else len(uniq) for p in prefixes])
-    if not uniq: return None, torch.zeros((len(prefixes) and 1, 0), dtype=torch.long), which
+    if not uniq: return None, torch.zeros((1, 0), dtype=torch.long), which
     ids, mask = _left_pad([list(u) for u in uniq], pad_id)
     cache = DynamicCache(config=model.config)
     model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), position_ids=_positions(mask).to(model.device),
@@ -232,6 +232,10 @@ def generate_replies(model, tokenizer,
     bar.close()
     return out
 
+def batch_order(ids:list, plen:list)->list[int]:
+    "The order prompts are generated in: each prefix group together, shortest suffix first."
+    return sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
+
 def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar)->list[str]:
     "Shared prefixes, shedding rows (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
@@ -241,7 +245,7 @@ def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:
     def piece(t):
         if t not in pieces: pieces[t] = tokenizer.decode([t])
         return pieces[t]
-    order = sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))  # groups together, short first
+    order = batch_order(ids, plen)
     out = [None] * len(ids)
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
