@@ -39,6 +39,16 @@ def test_notebooks_are_clean():
             if re.search(r"it/s\]|s/it\]|\d+%\|", out): bad.append(f"{p.name} cell {i}: progress bar in output")
     assert not bad, bad
 
+def test_notebooks_show_their_examples():
+    "A notebook with example cells (not export, hide or slow) is committed with the output of at least one of them."
+    skip = re.compile(r"\s*#\|\s*(export|hide|slow|gpu|default_exp|eval:\s*false)")
+    bare = []
+    for p in _notebooks():
+        cells = [c for c in json.loads(p.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        examples = [c for c in cells if not skip.match("".join(c["source"]))]
+        if examples and not any(c.get("outputs") for c in examples): bare.append(f"{p.name} ({len(examples)} example cells)")
+    assert not bare, f"committed without any example output (run their cheap cells and keep the outputs): {bare}"
+
 def test_one_module_per_notebook():
     "Each exporting notebook names a module of its own (one notebook <-> one module)."
     mods = {}

@@ -4,85 +4,33 @@
 
 # %% ../nbs/09_cli.ipynb #2fe20370
 from __future__ import annotations
-import argparse, os, sys, time
-from collections import Counter
+import argparse, os, sys
 from pathlib import Path
-from typing import Optional
 
-from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError, count_parameters, offline_model
-from .data import (DataError, Example, leakage_report, load_examples,
-                              schema_from_ddl, schema_from_sqlite, split_by_database)
-from .quantization import resolve_model
+from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError
+from .data import DataError, Example, load_examples, schema_from_ddl, schema_from_sqlite
+from .main_job import MAIN_JOB, finetune_and_evaluate, format_report, load_model_for_eval, prepare, report_prepared
 
 # %% auto #0
-__all__ = ['MODEL_HELP', 'MAIN_JOB', 'prepare', 'describe_model', 'report_prepared', 'adapter_base', 'load_model_for_eval',
-           'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
+__all__ = ['MODEL_HELP', 'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
            'build_parser', 'main']
-
-# %% ../nbs/09_cli.ipynb #7ccd4d4b
-def _dbs(examples)->str:
-    n = Counter(e.db_id for e in examples)
-    return f"{len(examples)} examples / {len(n)} databases"
-
-def prepare(model_name:str=DEFAULT_MODEL,            # an offline model's short name, a folder or a Hub id
-            dataset_id:str="spider-dev-offline",     # the `--data` spec
-            test_fraction:float=0.2,                 # share of examples (whole databases) held out
-            seed:int=0,                              # split seed
-           )->dict:
-    "Fetch the model (an offline one is joined and converted once) and the data, split by database: what a run works on."
-    t0 = time.time()
-    path = Path(resolve_model(model_name))
-    examples = load_examples(dataset_id, "all", test_fraction, seed)
-    train, test = split_by_database(examples, test_fraction, seed)
-    return dict(model_name=model_name, offline=offline_model(model_name), model_dir=path if path.is_dir() else None,
-                n_params=count_parameters(path) if path.is_dir() else None, dataset_id=dataset_id, examples=examples,
-                train=train, test=test, leakage=leakage_report(train, test), seconds=time.time() - t0)
-
-def describe_model(p:dict)->str:
-    "What `prepare` found: the name asked for, what it is, and its size."
-    size = f"{p['n_params']/1e6:.1f}M parameters" if p["n_params"] else "parameters counted once loaded"
-    if m := p["offline"]: return f"{m.name} ({m.upstream}, offline copy, {size})"
-    return f"{p['model_name']} ({'local folder' if p['model_dir'] else 'from the Hub'}, {size})"
-
-def report_prepared(p:dict)->str:
-    "Human-readable summary of `prepare`'s result."
-    test_dbs = ", ".join(sorted({e.db_id for e in p["test"]}))
-    return "\n".join([
-        f"model: {describe_model(p)}",
-        f"data: {p['dataset_id']}, {_dbs(p['examples'])}",
-        f"split by database: train {_dbs(p['train'])}; test {_dbs(p['test'])} ({test_dbs})",
-        f"leakage: {p['leakage']}"])
 
 # %% ../nbs/09_cli.ipynb #49f929d3
 MODEL_HELP = (f"an offline model ({', '.join(OFFLINE_MODELS)}; 'offline' = {DEFAULT_MODEL}, the default), "
               "a model folder, or a Hub id; with --adapter, the adapter's own base model by default")
 
-def adapter_base(adapter:str)->Optional[str]:
-    "The base model an adapter was trained on, when its `adapter_config.json` names a folder that exists here."
-    import json
-    base = json.loads((Path(adapter)/"adapter_config.json").read_text()).get("base_model_name_or_path")
-    return base if base and Path(base).is_dir() else None
-
-def load_model_for_eval(model:str=None,   # an offline model's short name, a folder, or a Hub id; default: the adapter's base
-                        adapter:str=None, # a saved PEFT adapter folder to apply
-                       ):
-    "(model, tokenizer) ready for greedy generation; an adapter comes merged into a copy of the base."
-    from transformers import AutoTokenizer
-    from text2sql_ft.lora import merged_for_inference
-    from text2sql_ft.quantization import load_model
-    if adapter and not (Path(adapter)/"adapter_config.json").exists():
-        raise FileNotFoundError(f"--adapter {adapter}: no adapter_config.json there")
-    model = model or (adapter and adapter_base(adapter)) or DEFAULT_MODEL
-    try:
-        tok = AutoTokenizer.from_pretrained(resolve_model(model))
-        # an adapter is merged into a copy of the base (as the main job scores it): generation at the base model's speed
-        m = merged_for_inference(model, adapter) if adapter else load_model(model, "none")
-    except (OSError, ValueError) as e:
-        raise FileNotFoundError(f"--model {model}: not a local model folder and could not be loaded from the Hub ({str(e).splitlines()[0]})") from None
-    return m.eval(), tok
+def _check_out_dir(out_dir:str)->Path:
+    "Refuse an --out_dir that can't take the reports before any work is done."
+    p = Path(out_dir)
+    if p.exists() and not p.is_dir(): raise ValueError(f"--out_dir {p} is a file; give a folder")
+    q = p
+    while not q.exists(): q = q.parent
+    if not os.access(q, os.W_OK): raise PermissionError(f"--out_dir {p}: folder {q} is not writable")
+    return p
 
 def run_evaluate(args)->str:
     from text2sql_ft.evaluation import evaluate
+    _check_out_dir(args.out_dir)
     examples = load_examples(args.data, args.split, args.test_fraction, args.seed)
     if args.limit: examples = examples[:args.limit]
     if args.sql_adapter and args.task_type != "schema": raise ValueError("--sql_adapter goes with --task_type schema")
@@ -115,6 +63,7 @@ class NoSQL(RuntimeError):
 
 def run_predict(args)->str:
     from text2sql_ft.generation import extract_sql, generate_replies
+    if not args.question.strip(): raise ValueError("--question is empty")
     if bool(args.db) == bool(args.schema): raise ValueError("give exactly one of --db (an SQLite file) or --schema (CREATE TABLE text)")
     schema = schema_from_sqlite(args.db) if args.db else schema_from_ddl(args.schema, "db")
     model, tok = load_model_for_eval(args.model, args.adapter)
@@ -156,27 +105,13 @@ def run_synth(args)->str:
     return f"{len(pairs)} pairs on {len({e.db_id for e in pairs})} schemas ({mix}) written to {out}"
 
 # %% ../nbs/09_cli.ipynb #5dbfa0df
-MAIN_JOB = dict(output_name="outputs/main", train_limit=400, eval_limit=None, eval_loss_examples=16, learning_rate=2e-4, num_epochs=1.0,
-                train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
-                compile_layers=True)
-
-def _timings(r:dict, prepared_s:float)->str:
-    s = r["seconds"]
-    return (f"wall time: {r['wall_s']:.0f}s = base scoring {s['base_scoring']:.0f}s + training {s['training']:.0f}s + "
-            f"fine-tuned scoring {s['finetuned_scoring']:.0f}s + loading/merging {s['load_and_merge']:.0f}s "
-            f"(preparing the model and data before: {prepared_s:.0f}s)")
-
 def run_main(argv:list)->str:
     from text2sql_ft.config import parse_config
-    from text2sql_ft.sft import before_after_table, finetune_and_evaluate
     cfg = parse_config(argv, defaults=MAIN_JOB, prog="text2sql-ft run")
     p = prepare(cfg.model_name, cfg.dataset_id, cfg.test_fraction, cfg.seed)
     print(report_prepared(p), flush=True)
     r = finetune_and_evaluate(cfg)
-    return (f"{before_after_table(r['base'], r['finetuned'], r['ex_lift_ci'])}\n"
-            f"held-out: {r['n_held_out']} examples from {', '.join(r['held_out_dbs'])}; trained on {r['n_train']} examples "
-            f"from {len(r['train_dbs'])} other databases ({r['train_tokens_per_s']:.0f} tokens/s)\n"
-            f"{_timings(r, p['seconds'])}\nreport: {Path(cfg.output_name)/'report.json'}")
+    return f"{format_report(r, p['seconds'])}\nreport: {Path(cfg.output_name)/'report.json'}"
 
 # %% ../nbs/09_cli.ipynb #c402d6f3
 def run_bench_cli(args)->dict:
@@ -194,6 +129,12 @@ def _fraction(s:str)->float:
     if not 0 < v < 1: raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {s}")
     return v
 
+def _positive(s:str)->int:
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be a whole number, got {s!r}") from None
+    if v < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {s}")
+    return v
+
 def build_parser()->argparse.ArgumentParser:
     "The `text2sql-ft` argument parser."
     p = argparse.ArgumentParser(prog="text2sql-ft", description="Fine-tune and evaluate small text-to-SQL models.")
@@ -209,11 +150,11 @@ def build_parser()->argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=["test", "train", "all"], help="database-disjoint split to score")
     ev.add_argument("--test_fraction", type=_fraction, default=0.2, help="share of examples held out, by database")
     ev.add_argument("--seed", type=int, default=0, help="split and database-synthesis seed")
-    ev.add_argument("--limit", type=int, default=None, help="score only the first N examples of the split")
-    ev.add_argument("--batch_size", type=int, default=128, help="prompts decoded together (finished rows leave the batch)")
-    ev.add_argument("--max_new_tokens", type=int, default=128, help="cap on each reply")
+    ev.add_argument("--limit", type=_positive, default=None, help="score only the first N examples of the split")
+    ev.add_argument("--batch_size", type=_positive, default=128, help="prompts decoded together (finished rows leave the batch)")
+    ev.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on each reply")
     ev.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt (as in training)")
-    ev.add_argument("--k", type=int, default=3, help="synthesized databases per schema (test-suite accuracy)")
+    ev.add_argument("--k", type=_positive, default=3, help="synthesized databases per schema (test-suite accuracy)")
     ev.add_argument("--out_dir", default="outputs/eval", help="where eval.json, eval.csv and the plot go")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     pr = sub.add_parser("predict", help="SQL for one question against a schema or an SQLite file")
@@ -223,10 +164,10 @@ def build_parser()->argparse.ArgumentParser:
     pr.add_argument("--model", default=None, help=MODEL_HELP)
     pr.add_argument("--adapter", default=None, help="PEFT adapter folder to apply")
     pr.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt")
-    pr.add_argument("--max_new_tokens", type=int, default=128, help="cap on the reply")
+    pr.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on the reply")
     sy = sub.add_parser("synth", help="synthesize (question, SQL) training pairs for schemas that have none")
     sy.add_argument("--data", required=True, help="spider-train-schemas (the 146 offline non-dev schemas), sqlite:PATH or spider:DIR")
-    sy.add_argument("--n", type=int, default=20, help="pairs per schema")
+    sy.add_argument("--n", type=_positive, default=20, help="pairs per schema")
     sy.add_argument("--seed", type=int, default=0, help="same seed, same pairs")
     sy.add_argument("--out", required=True, help="JSONL file to write (what load_jsonl and --data jsonl:FILE read)")
     sy.add_argument("--quiet", action="store_true", help="no progress bar")

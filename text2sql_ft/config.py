@@ -7,7 +7,7 @@ __all__ = ['TASKS', 'FinetuneConfig', 'problems', 'check', 'to_yaml', 'config_fr
            'parse_config']
 
 # %% ../nbs/05_config.ipynb #54aa4c63
-import dataclasses, os, tempfile
+import dataclasses, math, os, re, tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -71,11 +71,34 @@ def _writable(path:Path)->bool:
         with tempfile.TemporaryFile(dir=p): return True
     except OSError: return False
 
+_KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+
+def _is_a(value, typ)->bool:
+    "Whether `value` already is a `typ` (a bool is not a number here)."
+    if isinstance(value, bool): return typ is bool
+    return isinstance(value, (int, float)) if typ is float else isinstance(value, typ)
+
+def _field_types()->dict:
+    import typing
+    hints = typing.get_type_hints(FinetuneConfig)
+    out = {}
+    for f in fields(FinetuneConfig):
+        t = hints[f.name]
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        out[f.name] = args[0] if args else t
+    return out
+
 def problems(self:FinetuneConfig)->list:
     "What is wrong with this config, one message per field."
+    types = _field_types()  # values set from Python are not coerced: a wrong type is reported, not compared
+    wrong = [f"{n}: expected {_KIND.get(t, t.__name__)}, got {getattr(self, n)!r}" for n, t in types.items()
+             if getattr(self, n) is not None and not _is_a(getattr(self, n), t)]
+    if wrong: return wrong
     out = []
     def need(ok, msg):
         if not ok: out.append(msg)
+    for n, t in types.items():
+        if t is float and getattr(self, n) is not None: need(math.isfinite(getattr(self, n)), f"{n} must be a finite number, got {getattr(self, n)}")
     need(self.task_type in TASKS, f"task_type must be one of {TASKS}, got {self.task_type!r}")
     need(self.quant in QUANT_PRESETS, f"quant must be one of {QUANT_PRESETS}, got {self.quant!r}")
     need(self.schema_style in SCHEMA_STYLES, f"schema_style must be one of {SCHEMA_STYLES}, got {self.schema_style!r}")
@@ -107,27 +130,19 @@ def check(self:FinetuneConfig)->FinetuneConfig:
 FinetuneConfig.problems, FinetuneConfig.check = problems, check
 
 # %% ../nbs/05_config.ipynb #5e08855b
-def _field_types()->dict:
-    import typing
-    hints = typing.get_type_hints(FinetuneConfig)
-    out = {}
-    for f in fields(FinetuneConfig):
-        t = hints[f.name]
-        args = [a for a in typing.get_args(t) if a is not type(None)]
-        out[f.name] = args[0] if args else t
-    return out
-
 def _coerce(name:str, value, typ):
-    if value is None or isinstance(value, typ) and not (typ is int and isinstance(value, bool)): return value
-    if typ is bool:
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"): return value.lower() in ("true", "yes", "1")
-        raise ValueError(f"{name}: expected true or false, got {value!r}")
-    try:
-        if typ is int and isinstance(value, float) and value.is_integer(): return int(value)
-        if typ in (int, float): return typ(value)
-        if typ is str and isinstance(value, (int, float)): return str(value)
-    except (TypeError, ValueError): pass
-    raise ValueError(f"{name}: expected {typ.__name__}, got {value!r}")
+    "`value` as a `typ`, converting only what can't lose anything: 16.0 is 16, but 16.5 and true are not."
+    if value is None or _is_a(value, typ): return value
+    if typ is bool and isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"): return value.lower() in ("true", "yes", "1")
+    if typ is bool: raise ValueError(f"{name}: expected true or false, got {value!r}")
+    if typ is int and isinstance(value, float) and value.is_integer(): return int(value)
+    if typ is int and isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value): return int(value)
+    if typ is float and isinstance(value, int) and not isinstance(value, bool): return float(value)
+    if typ is float and isinstance(value, str):
+        try: return float(value)
+        except ValueError: pass
+    if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool): return str(value)
+    raise ValueError(f"{name}: expected {_KIND.get(typ, typ.__name__)}, got {value!r}")
 
 def to_yaml(self:FinetuneConfig, path:Path)->Path:
     "Write the config to `path` as YAML (atomically)."
@@ -150,7 +165,10 @@ def from_yaml(path:Path)->FinetuneConfig:
     import yaml
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no config file at {path}")
-    try: d = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file(): raise ValueError(f"{path} is a folder, not a config file")
+    try: text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset {e.start}") from None
+    try: d = yaml.safe_load(text) or {}
     except yaml.YAMLError as e: raise ValueError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(d, dict): raise ValueError(f"{path}: expected a mapping of settings, got {type(d).__name__}")
     return config_from_dict(d, str(path))

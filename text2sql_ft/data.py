@@ -117,6 +117,11 @@ def to_compact(self:Schema)->str:
 Schema.to_ddl, Schema.to_compact = to_ddl, to_compact
 
 # %% ../nbs/01_data.ipynb #f6071cf8
+def _index(i, n:int, what:str)->int:
+    "`i` when it is a whole number in range(n), else an error naming `what`."
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n: raise ValueError(f"{what}: index {i!r} is out of range (0 to {n-1})")
+    return i
+
 def _from_spider(entry:dict)->Schema:
     db = entry["db_id"]
     tnames = entry["table_names_original"]
@@ -124,20 +129,20 @@ def _from_spider(entry:dict)->Schema:
     types = entry["column_types"]
     if len(cols) != len(types): raise ValueError(f"{len(cols)} column names but {len(types)} column types")
     by_table = [([], []) for _ in tnames]
-    for (ti, name), ty in zip(cols, types):
-        if ti < 0: continue  # the '*' pseudo-column
-        by_table[ti][0].append(name); by_table[ti][1].append(ty)
-    def col(i):
-        ti, name = cols[i]
-        if ti < 0: raise ValueError(f"key refers to the '*' column (index {i})")
+    for i, ((ti, name), ty) in enumerate(zip(cols, types)):
+        if ti == -1: continue  # the '*' pseudo-column
+        by_table[_index(ti, len(tnames), f"column_names_original[{i}] ({name!r}) table")][0].append(name); by_table[ti][1].append(ty)
+    def col(i, what):
+        ti, name = cols[_index(i, len(cols), what)]
+        if ti < 0: raise ValueError(f"{what}: key refers to the '*' column (index {i})")
         return tnames[ti], name
     pks = {}
     for p in entry.get("primary_keys", []):
         for i in (p if isinstance(p, list) else [p]):
-            t, c = col(i); pks.setdefault(t, []).append(c)
+            t, c = col(i, "primary_keys"); pks.setdefault(t, []).append(c)
     internal = lambda t: t.lower().startswith("sqlite_")  # SQLite's own bookkeeping (sqlite_sequence), not data
     tables = [Table(t, cs, tys, pks.get(t, [])) for t,(cs,tys) in zip(tnames, by_table) if not internal(t)]
-    fks = [ForeignKey(*col(a), *col(b)) for a,b in entry.get("foreign_keys", [])]
+    fks = [ForeignKey(*col(a, f"foreign_keys[{k}]"), *col(b, f"foreign_keys[{k}]")) for k, (a, b) in enumerate(entry.get("foreign_keys", []))]
     return Schema(db, tables, [fk for fk in fks if not (internal(fk.table) or internal(fk.ref_table))])
 
 def schema_from_spider(entry:dict)->Schema:
@@ -150,13 +155,24 @@ def load_tables(path:Path)->dict[str,Schema]:
     "All schemas of a Spider/BIRD `tables.json`, by db_id."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No schema file at {path}")
-    try: entries = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e: raise DataError(f"{path}: invalid JSON: {e}") from None
-    out = {}
+    entries = json.loads(_read_text(path))
+    if not isinstance(entries, list): raise DataError(f"{path}: expected a JSON array of schemas, got {type(entries).__name__}")
+    out, where = {}, {}
     for i, entry in enumerate(entries):
-        try: out[entry["db_id"]] = schema_from_spider(entry)
-        except (ValueError, KeyError, TypeError) as e: raise DataError(f"{path}[{i}]: {e}") from None
+        try: s = schema_from_spider(entry)
+        except (ValueError, KeyError, TypeError, AttributeError) as e: raise DataError(f"{path}[{i}]: {e}") from None
+        if s.db_id in where: raise DataError(f"{path}[{i}]: db_id {s.db_id!r} is already the db_id of entry [{where[s.db_id]}]")
+        out[s.db_id], where[s.db_id] = s, i
     return out
+
+def _read_text(path:Path)->str:
+    "The UTF-8 text of `path`; a `DataError` naming the file and the byte when it is not UTF-8 or not JSON-readable."
+    raw = Path(path).read_bytes()
+    try: text = raw.decode("utf-8")
+    except UnicodeDecodeError as e: raise DataError(f"{path}: not UTF-8 text: byte 0x{raw[e.start]:02x} at offset {e.start}") from None
+    try: json.loads(text)
+    except json.JSONDecodeError as e: raise DataError(f"{path}: invalid JSON: {e}") from None
+    return text
 
 class DataError(ValueError):
     "Malformed data; the message names the file, the line or row, and the field."
@@ -293,8 +309,11 @@ def _db_path_of(schemas:dict, db_id:str)->Optional[Path]:
 
 # %% ../nbs/01_data.ipynb #76bea885
 def _jsonl_rows(path:Path)->Iterator:
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            try: line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield i, BadRow(str(path), i, None, f"not UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1}"); continue
             if not line.strip(): continue
             try: yield i, json.loads(line)
             except json.JSONDecodeError as e: yield i, BadRow(str(path), i, None, f"invalid JSON: {e.msg} (column {e.colno})")
@@ -321,8 +340,7 @@ class _Schemas(dict):
     db_paths:dict
 
 def _json_array_rows(path:Path)->Iterator:
-    try: rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e: raise DataError(f"{path}: invalid JSON: {e}") from None
+    rows = json.loads(_read_text(path))
     if not isinstance(rows, list): raise DataError(f"{path}: expected a JSON array of examples")
     for i, row in enumerate(rows): yield f"[{i}]", row
 
@@ -373,14 +391,20 @@ def load_sql_create_context(source:str="b-mc2/sql-create-context", # Hub dataset
                             strict:bool=True,  # raise on bad rows, or skip and report them
                            )->Examples:
     "Load sql-create-context (question, context DDL, answer) as `Example`s."
-    from datasets import load_dataset
     local = Path(source)
-    ds = load_dataset("json", data_files=str(local), split="train") if local.exists() else load_dataset(source, split=split)
-    if limit is not None: ds = ds.select(range(min(limit, len(ds))))
+    if local.exists():  # read here, so a broken line is reported with its number
+        ds = _jsonl_rows(local) if local.suffix == ".jsonl" else _json_array_rows(local)
+    else:
+        from datasets import load_dataset
+        ds = ((f"[{i}]", r) for i, r in enumerate(load_dataset(source, split=split)))
     def rows():
-        for i, r in enumerate(ds):
+        for n, (where, r) in enumerate(ds):
+            if limit is not None and n >= limit: return
+            if isinstance(r, BadRow) or not isinstance(r, dict): yield where, r; continue
             ctx = r.get("context")
-            yield f"[{i}]", {**r, "db_id": _context_db_id(ctx) if isinstance(ctx, str) else None}
+            if not isinstance(ctx, str):
+                yield where, BadRow(str(source), where, "context", "missing" if ctx is None else f"expected a string, got {type(ctx).__name__}")
+            else: yield where, {**r, "db_id": _context_db_id(ctx)}
     def schema_of(r):
         return schema_from_ddl(r["context"], r["db_id"]) if isinstance(r.get("context"), str) else None
     return _examples(rows(), str(source), {}, strict, schema_of=schema_of,
@@ -430,6 +454,7 @@ def schema_from_sqlite(db_path:Path, db_id:str=None)->Schema:
     from text2sql_ft.execution import execute_sql
     db_path = Path(db_path)
     if not db_path.is_file(): raise FileNotFoundError(f"no SQLite database at {db_path}")
+    if db_path.stat().st_size == 0: raise ValueError(f"{db_path} is empty (0 bytes): not an SQLite database")
     res = execute_sql(db_path, "SELECT sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL")
     if not res.ok: raise ValueError(f"cannot read the schema of {db_path}: {res.error}")
     return schema_from_ddl(";\n".join(r[0] for r in res.rows), db_id or db_path.stem)
@@ -442,6 +467,7 @@ def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction
     if data == "spider-dev-offline": examples = load_spider_dev_offline()
     elif kind in loaders and arg: examples = loaders[kind]()
     else: raise ValueError(f"--data must be spider-dev-offline, spider:DIR, bird:DIR or jsonl:FILE, got {data!r}")
+    if not examples: raise DataError(f"--data {data}: no examples")
     if split == "all": return list(examples)
     if split not in ("train", "test"): raise ValueError(f"--split must be train, test or all, got {split!r}")
     train, test = split_by_database(examples, test_fraction, seed)

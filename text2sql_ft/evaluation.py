@@ -50,7 +50,7 @@ def _canonical_aliases(tree):
 def normalize_sql(sql:str)->str:
     "Canonical text of `sql`: parsed by sqlglot, aliases resolved, identifiers lower-case and unquoted."
     try: tree = sqlglot.parse_one(_ws(sql), read="sqlite")
-    except sqlglot.errors.SqlglotError: return _ws(sql).lower()
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError): return _ws(sql).lower()  # unparsable: compared as text
     if tree is None: return ""
     _canonical_aliases(tree)
     for a in list(tree.find_all(exp.Alias)):
@@ -133,7 +133,8 @@ def error_class(pred:str, result:ExecResult, matched:bool)->str:
     if "no such table" in err: return "unknown table"
     if "no such column" in err or "ambiguous column" in err: return "unknown column"
     if any(s in err for s in ("syntax error", "incomplete input", "unrecognized token", "more than one statement",
-                              "statements are not run", "no such function", "wrong number of arguments")):
+                              "statements are not run", "incomplete statement",
+                              "nul character", "not valid text", "no such function", "wrong number of arguments")):
         return "syntax error"
     return "other error"
 
@@ -177,12 +178,14 @@ def score(examples:list,           # gold `Example`s
         for path in dbs[e.db_id]:
             g = execute_sql(path, e.query, timeout)
             if not g.ok: raise ValueError(f"gold query of example {i} ({e.db_id}) does not run on {path}: {g.error}")
-            p = execute_sql(path, pred, timeout)
+            p = execute_sql(path, pred, timeout)  # a status for any prediction, never an exception
             first = first or p
             matches.append(p.ok and results_match(g.rows, p.rows, has_order_by(e.query)))
+        try: em_raw, em = exact_match_raw(e.query, pred), exact_match(e.query, pred)
+        except Exception: em_raw = em = False  # a prediction the parser chokes on matches nothing; the other rows are kept
         rows.append(dict(db_id=e.db_id, question=e.question, gold=e.query, pred=pred,
                          reply=replies[i] if replies else None, hardness=e.difficulty or hardness(e.query) or "unknown",
-                         em_raw=exact_match_raw(e.query, pred), em=exact_match(e.query, pred),
+                         em_raw=em_raw, em=em,
                          ex=matches[0], ts=all(matches), status=first.status, error=first.error,
                          error_class=error_class(pred, first, matches[0])))
     return rows
@@ -250,5 +253,6 @@ def evaluate(model, tokenizer, examples:list,
     rows = score(examples, [extract_sql(r) for r in replies], k=k, seed=seed, timeout=timeout, replies=replies)
     summary = summarize(rows)
     settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding="greedy")
-    paths = save_report(rows, summary, out_dir, dict(settings=settings)) if out_dir else {}
-    return EvalReport(rows, summary, paths, time.time() - t0)
+    seconds = time.time() - t0  # generating and scoring (loading the model is not counted)
+    paths = save_report(rows, summary, out_dir, dict(settings=settings, seconds=round(seconds, 1))) if out_dir else {}
+    return EvalReport(rows, summary, paths, seconds)

@@ -32,7 +32,7 @@ _ALLOWED_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|VALUES)\b", re.I)
 _STATEMENT_WORDS = set("""ALTER ANALYZE ATTACH BEGIN COMMIT CREATE DELETE DETACH DROP END EXPLAIN INSERT PRAGMA REINDEX
 RELEASE REPLACE ROLLBACK SAVEPOINT UPDATE UPSERT VACUUM""".split())
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
-_DENIED_FUNCTIONS = {"load_extension"}
+_DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer"}  # an extension; a native pointer
 
 # %% ../nbs/06_execution.ipynb #ce609b5d
 def _strip_comments(sql:str)->str:
@@ -51,11 +51,9 @@ def _strip_comments(sql:str)->str:
         else: out.append(c); i += 1
     return "".join(out)
 
-def _single_statement(sql:str)->Optional[str]:
-    "`sql` without comments and its trailing `;`, or None when it holds more than one statement."
-    s = _strip_comments(sql).strip()
-    while s.endswith(";"): s = s[:-1].rstrip()
-    return None if not sqlite3.complete_statement(s + ";") or _has_inner_semicolon(s) else s
+def _strip_literals(sql:str)->str:
+    "`sql` without comments and with every quoted string emptied: what is left is keywords, names and numbers."
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", _strip_comments(sql))
 
 def _has_inner_semicolon(s:str)->bool:
     i = 0
@@ -67,11 +65,25 @@ def _has_inner_semicolon(s:str)->bool:
         i += 1
     return False
 
+def _one_statement(sql:str)->tuple:
+    "(the statement without comments and trailing `;`, None, None), or (None, status, why) when it isn't one statement."
+    s = _strip_comments(sql).strip()
+    while s.endswith(";"): s = s[:-1].rstrip()
+    if not s: return None, "error", "empty SQL"
+    if _has_inner_semicolon(s): return None, "denied", "more than one statement"
+    if not sqlite3.complete_statement(s + ";"): return None, "error", "incomplete statement: an unterminated string, identifier or comment"
+    return s, None, None
+
+def _single_statement(sql:str)->Optional[str]:
+    "`sql` without comments and its trailing `;`, or None when it is not exactly one complete statement."
+    return _one_statement(sql)[0]
+
 # %% ../nbs/06_execution.ipynb #6f5bed5f
 def _connect_ro(db_path:Path, denied:list)->sqlite3.Connection:
-    con = sqlite3.connect(f"file:{quote(str(Path(db_path).resolve()))}?mode=ro", uri=True, check_same_thread=False)
+    # immutable=1: no locks and no -wal/-shm files; a writer elsewhere can neither block us past the deadline nor be seen
+    uri = f"file:{quote(str(Path(db_path).resolve()))}?mode=ro&immutable=1"
+    con = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
     con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000_000)  # no 1 GB randomblob()
     def authorizer(action, arg1, arg2, dbname, source):
         if action in _ALLOWED_ACTIONS and not (action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS):
             return sqlite3.SQLITE_OK
@@ -79,37 +91,60 @@ def _connect_ro(db_path:Path, denied:list)->sqlite3.Connection:
     con.set_authorizer(authorizer)
     return con
 
-def execute_sql(db_path:Path,        # SQLite file; opened read-only, never created
-                sql:str,             # one statement (untrusted)
-                timeout:float=5.0,   # wall-clock seconds before the statement is aborted
-                max_rows:int=10_000, # more rows than this gives `too_large`
+def _result_width(con:sqlite3.Connection, stmt:str)->int:
+    "Columns `stmt` returns, read from its compiled program (`EXPLAIN` compiles without running)."
+    ops = con.execute("EXPLAIN " + stmt).fetchall()
+    return max([op[3] for op in ops if op[1] == "ResultRow"] or [1])
+
+def _size(row:tuple)->int:
+    "Bytes a result row holds, roughly: its strings and blobs, plus 16 for every value."
+    return sum(16 + (len(v) if isinstance(v, (str, bytes)) else 0) for v in row)
+
+# %% ../nbs/06_execution.ipynb #a89b4071
+def _run(con, stmt:str, max_rows:int, max_bytes:int, done):
+    # no single value, hence no row, can exceed max_bytes: SQLite refuses to build longer strings or blobs
+    con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, min(10_000_000, max_bytes // _result_width(con, stmt))))
+    cur, rows, size = con.execute(stmt), [], 0
+    for row in cur:  # checked while fetching: stop at the first row over either cap
+        rows.append(row); size += _size(row)
+        if len(rows) > max_rows: return done("too_large", error=f"more than {max_rows} rows")
+        if size > max_bytes: return done("too_large", error=f"more than {max_bytes:,} bytes in the result")
+    return done("ok", rows=rows, columns=[d[0] for d in cur.description or []])
+
+def execute_sql(db_path:Path,              # SQLite file; opened read-only, never created
+                sql:str,                   # one statement (untrusted)
+                timeout:float=5.0,         # wall-clock seconds before the statement is aborted
+                max_rows:int=10_000,       # more rows than this gives `too_large`
+                max_bytes:int=64_000_000,  # a result holding more than this gives `too_large`
                )->ExecResult:
-    "Run `sql` on `db_path` read-only, with a deadline and a row cap."
+    "Run `sql` on `db_path` read-only, with a deadline and caps on rows and bytes; a status for every input, never an exception."
     t0 = time.monotonic()
     done = lambda status, **kw: ExecResult(status, seconds=time.monotonic()-t0, **kw)
+    if not isinstance(sql, str): return done("error", error=f"SQL must be a string, got {type(sql).__name__}")
     if not Path(db_path).is_file(): return done("error", error=f"no database file at {db_path}")
-    stmt = _single_statement(sql or "")
-    if not stmt: return done("denied" if (sql or "").strip() else "error",
-                             error="more than one statement" if (sql or "").strip() else "empty SQL")
+    if "\x00" in sql: return done("error", error=f"a NUL character at position {sql.index(chr(0))}")
+    try: sql.encode("utf-8")
+    except UnicodeEncodeError as e: return done("error", error=f"not valid text at position {e.start}: {e.reason}")
+    stmt, status, why = _one_statement(sql)
+    if not stmt: return done(status, error=why)
     first = stmt.split(None, 1)[0].upper()
     if not _ALLOWED_START.match(stmt) and first in _STATEMENT_WORDS:  # other words: SQLite reports the syntax error
         return done("denied", error=f"{first} statements are not run: only SELECT, WITH and VALUES")
-    denied = []
-    con = _connect_ro(db_path, denied)
-    deadline = t0 + timeout
-    con.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    denied, deadline, con = [], t0 + timeout, None
     try:
-        cur = con.execute(stmt)
-        rows = []
-        while batch := cur.fetchmany(1000):
-            rows.extend(batch)
-            if len(rows) > max_rows: return done("too_large", error=f"more than {max_rows} rows")
-        return done("ok", rows=rows, columns=[d[0] for d in cur.description or []])
+        con = _connect_ro(db_path, denied)
+        con.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+        return _run(con, stmt, max_rows, max_bytes, done)
     except sqlite3.Error as e:
         if denied: return done("denied", error=f"not authorized: {e}")
         if time.monotonic() > deadline or "interrupted" in str(e): return done("timeout", error=f"exceeded {timeout}s")
+        if "too big" in str(e): return done("too_large", error=str(e))
         return done("error", error=str(e))
-    finally: con.close()
+    except MemoryError: return done("too_large", error="the result does not fit in memory")
+    except (ValueError, UnicodeError, OverflowError) as e:  # e.g. a NUL character or a lone surrogate in the SQL
+        return done("error", error=f"{type(e).__name__}: {e}")
+    finally:
+        if con is not None: con.close()
 
 # %% ../nbs/06_execution.ipynb #241503df
 def _column_candidates(gold:list, pred:list)->list[list[int]]:
@@ -125,23 +160,38 @@ def _permutations(cands:list, used:frozenset=frozenset(), i:int=0):
         if j not in used:
             for rest in _permutations(cands, used | {j}, i+1): yield (j,) + rest
 
-def results_match(gold:list,           # rows of the gold query
-                  pred:list,           # rows of the prediction
-                  order_matters:bool,  # True when gold has ORDER BY
+def _value_key(v): return (0, 0) if v is None else (1, v) if isinstance(v, (int, float)) else (2, str(v)) if isinstance(v, str) else (3, bytes(v))
+
+def _canonical_match(gold:list, pred:list, cands:list, order_matters:bool)->bool:
+    "Equal after sorting, in each row, the values of columns that share a multiset: what any column permutation leaves alike."
+    classes = {}
+    for i, c in enumerate(cands): classes.setdefault(tuple(c), []).append(i)
+    if any(len(g) != len(p) for p, g in classes.items()): return False  # no one-to-one mapping of these columns
+    def canon(rows, groups): return [tuple(tuple(sorted((r[i] for i in g), key=_value_key)) for g in groups) for r in rows]
+    g, p = canon(gold, list(classes.values())), canon(pred, list(classes))
+    return g == p if order_matters else Counter(g) == Counter(p)
+
+def results_match(gold:list,              # rows of the gold query
+                  pred:list,              # rows of the prediction
+                  order_matters:bool,     # True when gold has ORDER BY
+                  max_permutations:int=64 # column permutations tried before deciding by the canonical form
                  )->bool:
-    "Spider's denotation equality: same multiset (or sequence) of rows, columns in any order."
+    "Spider's denotation equality: same multiset (or sequence) of rows, columns in any order; polynomial time."
     if len(gold) != len(pred): return False
     if not gold: return True
     if len(gold[0]) != len(pred[0]): return False
-    for perm in _permutations(_column_candidates(gold, pred)):
+    cands = _column_candidates(gold, pred)
+    if not all(cands): return False
+    want = [tuple(r) for r in gold] if order_matters else Counter(map(tuple, gold))
+    for n, perm in enumerate(_permutations(cands)):
+        if n == max_permutations: return _canonical_match(gold, pred, cands, order_matters)
         permuted = [tuple(r[j] for j in perm) for r in pred]
-        if (permuted == [tuple(r) for r in gold]) if order_matters else (Counter(permuted) == Counter(map(tuple, gold))):
-            return True
+        if (permuted if order_matters else Counter(permuted)) == want: return True
     return False
 
 def has_order_by(sql:str)->bool:
-    "Whether the (outermost or any) query orders its rows, as Spider's evaluator decides it."
-    return re.search(r"\border\s+by\b", _strip_comments(sql), re.I) is not None
+    "Whether the (outermost or any) query orders its rows, as Spider's evaluator decides it (not inside strings or comments)."
+    return re.search(r"\border\s+by\b", _strip_literals(sql), re.I) is not None
 
 # %% ../nbs/06_execution.ipynb #325c7906
 def execution_match(db_path:Path,      # SQLite file to run both queries on
@@ -157,5 +207,6 @@ def execution_match(db_path:Path,      # SQLite file to run both queries on
     return p.ok and results_match(g.rows, p.rows, has_order_by(gold))
 
 def test_suite_match(db_paths:list, gold:str, pred:str, timeout:float=5.0)->bool:
-    "True when `pred` matches `gold` on every database in `db_paths` (test-suite accuracy)."
+    "True when `pred` matches `gold` on every database in `db_paths` (test-suite accuracy); at least one is needed."
+    if not db_paths: raise ValueError("test_suite_match needs at least one database: with none, every prediction would match")
     return all(execution_match(p, gold, pred, timeout) for p in db_paths)

@@ -27,13 +27,28 @@ def _cut_statement(s:str)->str:
         elif s.startswith("\n\n", i) or s.startswith("\n```", i): return s[:i]
     return s
 
+def _parses_as_query(sql:str)->bool:
+    import sqlglot
+    from sqlglot import exp
+    try: return isinstance(sqlglot.parse_one(sql, read="sqlite"), exp.Query)
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError): return False
+
+def _sql_in_prose(text:str)->str:
+    "The first SELECT/WITH in prose that is SQL: it parses, and it starts a line, is upper-case or reads FROM a table."
+    for m in _START.finditer(text):
+        sql = " ".join(_cut_statement(text[m.start():]).split())
+        line_start = m.start() == 0 or text[:m.start()].rstrip(" \t").endswith("\n")
+        if (line_start or m.group(1).isupper() or re.search(r"\bFROM\b", sql, re.I)) and _parses_as_query(sql): return sql
+    return ""
+
 def extract_sql(reply:str)->str:
-    "The SQL statement in a model's `reply` ('' when there is none)."
+    "The SQL statement in a model's `reply` ('' when there is none): English that merely says 'select' is not SQL."
     text = (reply or "").lstrip()
-    if not _START.match(text) and (m := _FENCE.search(text)) and _START.search(m.group(1)): text = m.group(1)
-    m = _START.search(text)
-    if not m: return ""
-    return " ".join(_cut_statement(text[m.start():]).split())
+    if m := _START.match(text):  # a reply that starts with a statement is that statement
+        sql = " ".join(_cut_statement(text).split())
+        if m.group(1).isupper() or _parses_as_query(sql): return sql
+    if (m := _FENCE.search(text)) and (f := _START.search(m.group(1))): return " ".join(_cut_statement(m.group(1)[f.start():]).split())
+    return _sql_in_prose(text)
 
 # %% ../nbs/05c_generation.ipynb #b0d7b30a
 def statement_done(text:str)->bool:
@@ -223,6 +238,8 @@ def generate_replies(model, tokenizer,
     "Greedy replies of `model` to the prompts of `examples`, in input order."
     from tqdm.auto import tqdm
     if engine not in ("fast", "generate"): raise ValueError(f"engine must be fast or generate, got {engine!r}")
+    for name, v in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
     messages = messages or [prompt_messages(e, style, system) for e in examples]
     texts = [format_prompt(tokenizer, m) for m in messages]
     bar = tqdm(total=len(texts), desc="generating", disable=not progress)

@@ -6,12 +6,14 @@
 from __future__ import annotations
 import math, re, time
 from collections import Counter
+from pathlib import Path
 from typing import Optional
 
 from .tokenization import DEFAULT_SYSTEM, format_prompt, prompt_messages, user_prompt
 
 # %% auto #0
-__all__ = ['Retriever', 'few_shot_messages', 'compare_approaches', 'format_comparison', 'trainer_vs_sft_loss']
+__all__ = ['Retriever', 'few_shot_messages', 'compare_approaches', 'format_comparison', 'trainer_vs_sft_loss', 'run_cli_measured',
+           'model_size_rows', 'format_size_table']
 
 # %% ../nbs/00_rationale.ipynb #5f864ca8
 def _words(text:str)->list: return re.findall(r"[a-z0-9]+", text.lower())
@@ -95,3 +97,64 @@ def trainer_vs_sft_loss(model_factory, tokenizer, examples:list, style:str="comp
         import torch
         with torch.no_grad():
             return plain.compute_loss(plain.model, dict(batch)).item(), sft.compute_loss(sft.model, dict(batch)).item()
+
+# %% ../nbs/00_rationale.ipynb #c2b3db56
+def run_cli_measured(args:list,  # the words after `text2sql-ft`
+                     log:Path,   # the child's output goes here
+                    )->dict:
+    "Run `text2sql-ft *args` in a child process: its wall seconds and peak resident memory (GB); an error if it fails."
+    import os, subprocess, sys
+    log = Path(log); log.parent.mkdir(parents=True, exist_ok=True)
+    code = "import sys; from text2sql_ft.cli import main; sys.exit(main(sys.argv[1:]))"
+    t0 = time.time()
+    with open(log, "w") as f:
+        p = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)  # the child's own resource usage, peak memory included
+    if code := os.waitstatus_to_exitcode(status):
+        tail = "".join(log.read_text(errors="replace").splitlines(True)[-5:])
+        raise RuntimeError(f"text2sql-ft {' '.join(map(str, args))} exited with {code}; the end of {log}:\n{tail}")
+    return dict(wall_s=time.time() - t0, peak_gb=usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 1e9)
+
+# %% ../nbs/00_rationale.ipynb #eaf066f6
+def model_size_rows(models:dict,       # model -> True: fine-tune it too (`text2sql-ft run`); False: score the base only
+                    out_root:Path,     # a folder per model (re-created) and its log
+                    run_args:list=(),  # more `text2sql-ft run` flags
+                    eval_args:list=(), # more `text2sql-ft evaluate` flags
+                   )->list[dict]:
+    "EX/TS before (and after) fine-tuning on the held-out questions, seconds per question, training tokens/s, peak memory."
+    import json, shutil
+    from text2sql_ft.assets import count_parameters
+    from text2sql_ft.quantization import resolve_model
+    rows = []
+    for name, tune in models.items():
+        out = Path(out_root)/Path(name).name
+        if out.exists(): shutil.rmtree(out)
+        log = Path(out_root)/f"{out.name}.log"
+        if tune:
+            m = run_cli_measured(["run", "--model_name", name, "--output_name", out, *run_args], log)
+            r = json.loads((out/"report.json").read_text())
+            base, tuned, n = r["base"], r["finetuned"], r["n_held_out"]
+            s_q, tok_s = r["seconds"]["base_scoring"] / n, r["train_tokens_per_s"]
+        else:
+            m = run_cli_measured(["evaluate", "--model", name, "--split", "test", "--out_dir", out/"eval_base", "--quiet", *eval_args], log)
+            e = json.loads((out/"eval_base"/"eval.json").read_text())
+            base, tuned, n = e["summary"], None, e["summary"]["n"]
+            s_q, tok_s = e["seconds"] / n, None
+        rows.append(dict(model=name, params_m=count_parameters(resolve_model(name)) / 1e6, n=n, base_ex=base["ex"],
+                         base_ex_ci=base["ex_ci"], base_ts=base["ts"], tuned_ex=tuned and tuned["ex"],
+                         tuned_ex_ci=tuned and tuned["ex_ci"], tuned_ts=tuned and tuned["ts"], s_per_question=s_q,
+                         train_tokens_per_s=tok_s, **m))
+    return rows
+
+# %% ../nbs/00_rationale.ipynb #c7f5be40
+def format_size_table(rows:list)->str:
+    "`model_size_rows` as a Markdown table (— where a model was not fine-tuned)."
+    pct = lambda x, ci=None: "—" if x is None else f"{x:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
+    lines = ["| model | parameters | questions | base EX [95%] | base TS | fine-tuned EX [95%] | fine-tuned TS "
+             "| s / question | training tokens/s | peak memory |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        tok_s = "—" if r["train_tokens_per_s"] is None else f"{r['train_tokens_per_s']:.0f}"
+        lines.append(f"| {r['model']} | {r['params_m']:.0f}M | {r['n']} | {pct(r['base_ex'], r['base_ex_ci'])} | {pct(r['base_ts'])} "
+                     f"| {pct(r['tuned_ex'], r['tuned_ex_ci'])} | {pct(r['tuned_ts'])} | {r['s_per_question']:.2f} | {tok_s} "
+                     f"| {r['peak_gb']:.1f} GB |")
+    return "\n".join(lines)

@@ -11,16 +11,15 @@ from typing import Optional
 
 from .config import FinetuneConfig
 from .data import load_examples, load_jsonl
-from .evaluation import evaluate, paired_bootstrap_ci
-from .lora import lora_config, merged_for_inference
+from .lora import lora_config
 from .quantization import load_model, pick_precision, resolve_model
 from .schema_linking import LINKING_SYSTEM, linking_example
 from .tokenization import DEFAULT_SYSTEM, preflight, tokenize_example
 
 # %% auto #0
 __all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'train', 'adapt_model',
-           'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'push_adapter',
-           'before_after_table', 'finetune_and_evaluate']
+           'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access',
+           'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -107,6 +106,7 @@ def train(config:FinetuneConfig,   # the run
     "Fine-tune `config.model_name` with LoRA on `config.dataset_id`; resumes from the newest checkpoint in `output_name`."
     from transformers import AutoTokenizer, set_seed
     config.check()
+    if config.hub_repo: check_hub_access(config.hub_repo)
     set_seed(config.seed)
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
@@ -229,6 +229,16 @@ def CompletionSFTTrainer(*args, **kwargs):
     return _completion_trainer_cls()(*args, **kwargs)
 
 # %% ../nbs/05a_sft.ipynb #75319ab3
+def check_hub_access(repo:str)->None:
+    "Before any training: a token is there and the Hub answers to it, so that a finished run is not lost at the upload."
+    from huggingface_hub import HfApi, get_token
+    token = get_token()
+    if not token: raise RuntimeError(f"hub_repo {repo!r} is set but no Hugging Face token was found: set HF_TOKEN or add it as a Colab secret")
+    try: HfApi(token=token).whoami()
+    except Exception as e:  # the token itself is never shown
+        raise ConnectionError(f"hub_repo {repo!r}: the Hub did not answer ({type(e).__name__}); nothing was trained. "
+                              "Leave hub_repo unset to train offline") from None
+
 def push_adapter(adapter_dir:Path, repo:str)->str:
     "Upload a saved adapter to the Hub repo `repo`; the token comes from the environment."
     from huggingface_hub import HfApi, get_token
@@ -238,54 +248,3 @@ def push_adapter(adapter_dir:Path, repo:str)->str:
     api.create_repo(repo, exist_ok=True, private=True)
     api.upload_folder(folder_path=str(adapter_dir), repo_id=repo, commit_message="text2sql_ft adapter")
     return f"https://huggingface.co/{repo}"
-
-# %% ../nbs/05a_sft.ipynb #f91f1c1c
-def _ex_summary(s:dict)->dict:
-    return dict(em=s["em"], ex=s["ex"], ts=s["ts"], em_raw=s["em_raw"], n=s["n"], ex_ci=s.get("ex_ci"), ts_ci=s.get("ts_ci"),
-                by_hardness={h: dict(ex=b["ex"], ts=b["ts"], em=b["em"], n=b["n"]) for h, b in s["by_hardness"].items()})
-
-def _pct(ci)->str: return f"[{100*ci[0]:.1f}, {100*ci[1]:.1f}]" if ci else ""
-
-def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None)->str:
-    "A plain-text table of EM/EX/TS before and after fine-tuning, overall (with 95% intervals) and by hardness."
-    rows = [("all", base, tuned)] + [(h, base["by_hardness"][h], tuned["by_hardness"].get(h, {})) for h in base["by_hardness"]]
-    lines = [f"{'':8}{'n':>5} | {'EM':>6}{'EX':>7}{'TS':>7} (base) | {'EM':>6}{'EX':>7}{'TS':>7} (fine-tuned) | EX lift"]
-    for name, b, t in rows:
-        lines.append(f"{name:8}{b['n']:>5} | {b['em']:>6.1%}{b['ex']:>7.1%}{b['ts']:>7.1%}        | "
-                     f"{t.get('em', 0):>6.1%}{t.get('ex', 0):>7.1%}{t.get('ts', 0):>7.1%}              | {100*(t.get('ex', 0)-b['ex']):+.1f} pts")
-    if base.get("ex_ci") and tuned.get("ex_ci"):
-        lift = f"{100*lift_ci[0]:+.1f} to {100*lift_ci[1]:+.1f} pts" if lift_ci else ""
-        lines.append(f"95% interval, all: EX {_pct(base['ex_ci'])} TS {_pct(base['ts_ci'])} (base) | "
-                     f"EX {_pct(tuned['ex_ci'])} TS {_pct(tuned['ts_ci'])} (fine-tuned) | {lift}".rstrip(" |"))
-    return "\n".join(lines)
-
-# %% ../nbs/05a_sft.ipynb #0bb40295
-def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-out examples are scored (None: all)
-                          max_new_tokens:int=128, # cap on each generated reply
-                          progress:bool=True,
-                         )->dict:
-    "Score the base model, fine-tune, score the adapter (merged into a copy) on the same held-out set; write report.json."
-    from transformers import AutoTokenizer
-    t0 = time.time()
-    config.check()
-    out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
-    tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
-    held_out = held_out_examples(config)
-    kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress)
-    base = evaluate(load_model(config.model_name, "none").eval(), tok, held_out, out_dir=out/"eval_base", **kw)
-    result = train(config, progress=progress)
-    t1 = time.time()
-    tuned = evaluate(merged_for_inference(config.model_name, result.adapter_dir), tok, held_out, out_dir=out/"eval_finetuned", **kw)
-    train_dbs, held_out_dbs = sorted({e.db_id for e in result.prepared.train_examples}), sorted({e.db_id for e in held_out})
-    if shared := set(train_dbs) & set(held_out_dbs): raise RuntimeError(f"held-out databases {sorted(shared)} were trained on")
-    hits = lambda rep, k: [r[k] for r in rep.rows]
-    report = dict(model=config.model_name, base=_ex_summary(base.summary), finetuned=_ex_summary(tuned.summary),
-                  ex_lift_ci=list(paired_bootstrap_ci(hits(base, "ex"), hits(tuned, "ex"))),
-                  ts_lift_ci=list(paired_bootstrap_ci(hits(base, "ts"), hits(tuned, "ts"))),
-                  wall_s=time.time() - t0, seconds=dict(base_scoring=base.seconds, training=result.seconds,
-                  finetuned_scoring=tuned.seconds, load_and_merge=t1 - t0 - base.seconds - result.seconds),
-                  train_s=result.seconds, train_tokens_per_s=result.tokens_per_second, n_train=len(result.prepared.train),
-                  n_held_out=len(held_out), train_dbs=train_dbs, held_out_dbs=held_out_dbs, adapter=str(result.adapter_dir),
-                  quant=config.quant, schema_style=config.schema_style)
-    (out/"report.json").write_text(json.dumps(report, indent=1))
-    return report

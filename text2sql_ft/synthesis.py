@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_synthesis.ipynb #e7dde55f
 from __future__ import annotations
-import hashlib, json, random, sqlite3
+import hashlib, json, random, re, sqlite3
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Optional
@@ -16,7 +16,7 @@ from .assets import build_atomically, cache_dir
 from .data import Schema, quote_ident
 
 # %% auto #0
-__all__ = ['SYNTH_VERSION', 'literal_values', 'synthesize_databases', 'databases_for']
+__all__ = ['SYNTH_VERSION', 'literal_values', 'safe_name', 'synthesize_databases', 'databases_for']
 
 # %% ../nbs/06a_synthesis.ipynb #27e2c712
 def _literal(node)->Optional[object]:
@@ -192,6 +192,11 @@ def _cache_key(schema:Schema, queries:list, k:int, seed:int, sizes:tuple)->str:
     blob = json.dumps([SYNTH_VERSION, schema.to_ddl(), sorted(set(queries)), k, seed, sizes])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+def safe_name(name:str)->str:
+    "`name` as a single file-name part (letters, digits, `_`, `-`, `.`; no leading dot), with a hash of it when changed."
+    s = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")[:80] or "db"
+    return s if s == name else f"{s}-{hashlib.sha256(str(name).encode()).hexdigest()[:8]}"
+
 def synthesize_databases(schema:Schema,          # tables, types and keys to respect
                          gold_queries:list,      # SQL whose constants the rows must contain
                          k:int=3,                # number of databases
@@ -202,6 +207,7 @@ def synthesize_databases(schema:Schema,          # tables, types and keys to res
     "Write `k` SQLite databases for `schema` whose rows let `gold_queries` select something; cached."
     if k < 1: raise ValueError(f"k must be at least 1, got {k}")
     key = _cache_key(schema, gold_queries, k, seed, sizes)
+    name = safe_name(schema.db_id)  # a db_id from a data file is untrusted: "../../x" must not name a path
     def build(tmp:Path):
         lits, plants = defaultdict(set), []
         for q in sorted(set(gold_queries)):
@@ -212,10 +218,10 @@ def synthesize_databases(schema:Schema,          # tables, types and keys to res
             rng = random.Random(f"{seed}:{i}:{schema.db_id}")
             lo, hi = sizes[i % len(sizes)]
             n = {t.name: rng.randint(lo, hi) for t in schema.tables}
-            _write_db(tmp/f"{schema.db_id}_{i}.sqlite", schema, _table_rows(schema, lits, plants, n, rng, 0.05 if i else 0.0))
+            _write_db(tmp/f"{name}_{i}.sqlite", schema, _table_rows(schema, lits, plants, n, rng, 0.05 if i else 0.0))
         return dict(db_id=schema.db_id, k=k, seed=seed, n_queries=len(set(gold_queries)), version=SYNTH_VERSION)
-    folder = build_atomically(Path(out_dir) if out_dir else cache_dir()/"synth"/f"{schema.db_id}-{key}", build)
-    return [folder/f"{schema.db_id}_{i}.sqlite" for i in range(k)]
+    folder = build_atomically(Path(out_dir) if out_dir else cache_dir()/"synth"/f"{name}-{key}", build)
+    return [folder/f"{name}_{i}.sqlite" for i in range(k)]
 
 # %% ../nbs/06a_synthesis.ipynb #594b6416
 def databases_for(examples:list, k:int=3, seed:int=0)->dict[str,list[Path]]:

@@ -1,7 +1,7 @@
-"""Run every test: each notebook under `nbdev_test`, then `pytest tests`.
+"""Run every test: each notebook under `nbdev_test`, the hostile-input probe suite (`tests/probes.py`), then `pytest tests`.
 
 Ends with one line `N passed, N failed[, N skipped]`: each notebook counts as one test (nbdev_test stops a notebook at
-its first failing cell), each pytest item as one. Exits non-zero when anything failed.
+its first failing cell), each probe as one, each pytest item as one. Exits non-zero when anything failed.
 Extra nbdev flags (e.g. `slow`) come from the TEST_FLAGS environment variable.
 """
 import os, subprocess, sys, time
@@ -27,6 +27,15 @@ def run_notebooks(flags):
         else: failed.append(nb.name)
     return passed, failed
 
+def run_probes():
+    "The probe suite in its own process; its last line is `N passed, N failed`."
+    res = subprocess.run([sys.executable, str(ROOT/"tests"/"probes.py")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=1800)
+    print(res.stdout, end="", flush=True)
+    last = (res.stdout.strip().splitlines() or [""])[-1].split()
+    if len(last) == 4 and last[1] == "passed,": return int(last[0]), int(last[2])
+    print(res.stderr[-3000:]); return 0, 1  # the suite itself broke: count one failure
+
 def run_pytest(extra):
     xml = ROOT/".test-results"/"pytest.xml"
     xml.parent.mkdir(exist_ok=True)
@@ -44,10 +53,12 @@ def run_pytest(extra):
 if __name__ == "__main__":
     flags = os.environ.get("TEST_FLAGS", "")
     nb_passed, nb_failed = run_notebooks(flags)
+    pr_passed, pr_failed = run_probes()
     py_passed, py_failed, py_skipped, rc = run_pytest(sys.argv[1:])
     if rc not in (0, 1, 5) and py_failed == 0: py_failed = 1  # interrupted or internal error
     if nb_failed: print("Failed notebooks: " + ", ".join(nb_failed))
-    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; pytest: {py_passed} passed, {py_failed} failed, {py_skipped} skipped")
-    passed, failed = nb_passed + py_passed, len(nb_failed) + py_failed
+    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; probes: {pr_passed} passed, {pr_failed} failed; "
+          f"pytest: {py_passed} passed, {py_failed} failed, {py_skipped} skipped")
+    passed, failed = nb_passed + pr_passed + py_passed, len(nb_failed) + pr_failed + py_failed
     print(f"{passed} passed, {failed} failed" + (f", {py_skipped} skipped" if py_skipped else ""))
     sys.exit(1 if failed else 0)
