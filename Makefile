@@ -27,8 +27,10 @@ test-slow: install
 readme:
 	$(PY) tools/readme.py
 
-# Before committing: export notebooks to the module, strip notebook metadata, refresh the README.
+# Before committing: Colab badge and set-up cell in every notebook, export notebooks to the module, strip notebook
+# metadata, refresh the README.
 prepare-nbs: install
+	$(PY) tools/colab.py
 	nbdev_export
 	nbdev_clean
 	$(PY) tools/readme.py

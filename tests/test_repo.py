@@ -66,3 +66,30 @@ def test_runtime_code_does_not_import_dev_tools():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT/".ci"/"run").read_text()
+
+import colab  # tools/colab.py
+
+def test_every_notebook_opens_in_colab():
+    "Each notebook's second and third cells: a badge whose URL opens that very notebook from settings.ini's repo, and the set-up cell."
+    for p in _notebooks():
+        cells = json.loads(p.read_text(encoding="utf-8"))["cells"]
+        badge, setup = "".join(cells[1]["source"]), "".join(cells[2]["source"])
+        url = re.search(r"\]\((https://colab\.research\.google\.com/github/[^)]+)\)", badge).group(1)
+        assert url == f"https://colab.research.google.com/github/text2sql-ft/text2sql_ft/blob/main/nbs/{p.name}", (p.name, url)
+        assert setup == colab.setup_code(), f"{p.name}: stale Colab set-up cell (run python tools/colab.py)"
+
+def _run_setup(find_spec_result):
+    "Execute the set-up cell with pip and Drive faked; returns the commands it would have run."
+    import importlib.util, subprocess, unittest.mock as mock
+    calls = []
+    with mock.patch.object(subprocess, "run", side_effect=lambda cmd, **kw: calls.append(cmd)), \
+         mock.patch.object(importlib.util, "find_spec", return_value=find_spec_result):
+        exec(compile(colab.setup_code(), "setup-cell", "exec"), {})
+    return calls
+
+def test_colab_setup_does_nothing_when_installed():
+    assert _run_setup(object()) == []
+
+def test_colab_setup_installs_from_the_repo_when_missing():
+    calls = _run_setup(None)
+    assert len(calls) == 1 and calls[0][-1] == "text2sql_ft @ git+https://github.com/text2sql-ft/text2sql_ft@main", calls
