@@ -254,5 +254,5 @@ def evaluate(model, tokenizer, examples:list,
     summary = summarize(rows)
     settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding="greedy")
     seconds = time.time() - t0  # generating and scoring (loading the model is not counted)
-    paths = save_report(rows, summary, out_dir, dict(settings=settings, seconds=round(seconds, 1))) if out_dir else {}
+    paths = save_report(rows, summary, out_dir, dict(settings=settings, seconds=round(seconds, 3))) if out_dir else {}
     return EvalReport(rows, summary, paths, seconds)

@@ -19,7 +19,7 @@ from .sft import check_hub_access, held_out_examples, train
 
 # %% auto #0
 __all__ = ['MAIN_JOB', 'prepare', 'describe_model', 'report_prepared', 'adapter_base', 'load_model_for_eval',
-           'before_after_table', 'finetune_and_evaluate', 'format_report']
+           'before_after_table', 'plot_before_after', 'plot_loss', 'finetune_and_evaluate', 'format_report']
 
 # %% ../nbs/08_main_job.ipynb #90a1a83a
 def _dbs(examples)->str:
@@ -111,6 +111,35 @@ def _timings(r:dict, prepared_s:float)->str:
             f"fine-tuned scoring {s['finetuned_scoring']:.0f}s + loading/merging {s['load_and_merge']:.0f}s "
             f"(preparing the model and data before: {prepared_s:.0f}s)")
 
+# %% ../nbs/08_main_job.ipynb #6a6babe7
+def plot_before_after(r:dict, title:str="EX before and after fine-tuning"):
+    "Bars of EX by hardness for the base model and the adapter of a `finetune_and_evaluate` report (a matplotlib Figure)."
+    from matplotlib.figure import Figure
+    hs = ["all"] + list(r["base"]["by_hardness"])
+    get = lambda side, h: r[side]["ex"] if h == "all" else r[side]["by_hardness"].get(h, {}).get("ex", 0)
+    fig = Figure(figsize=(6.4, 3.2)); ax = fig.subplots()
+    xs = range(len(hs))
+    for dx, side, name in ((-0.2, "base", "base"), (0.2, "finetuned", "fine-tuned")):
+        bars = ax.bar([x + dx for x in xs], [get(side, h) for h in hs], 0.4, label=name)
+        ax.bar_label(bars, [f"{100*v:.1f}" for v in bars.datavalues], fontsize=7)
+    n = lambda h: r["n_held_out"] if h == "all" else r["base"]["by_hardness"][h]["n"]
+    ax.set_xticks(list(xs), [f"{h}\n(n={n(h)})" for h in hs])
+    ax.set_ylim(0, 1.08); ax.set_ylabel("execution accuracy"); ax.set_title(title); ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+def plot_loss(log_history:list, title:str="Training loss"):
+    "The training loss by step, and the held-out loss where it was computed (a matplotlib Figure)."
+    from matplotlib.figure import Figure
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h]
+    held = [(h["step"], h["eval_loss"]) for h in log_history if "eval_loss" in h]
+    fig = Figure(figsize=(6.4, 3)); ax = fig.subplots()
+    if train: ax.plot(*zip(*train), marker=".", label="training (SQL tokens)")
+    if held: ax.plot(*zip(*held), "s", label="held-out")
+    ax.set_xlabel("optimizer step"); ax.set_ylabel("loss"); ax.set_ylim(bottom=0); ax.set_title(title); ax.legend()
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/08_main_job.ipynb #d7dc92a5
 def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-out examples are scored (None: all)
                           max_new_tokens:int=128, # cap on each generated reply
@@ -141,6 +170,8 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
                   n_held_out=len(held_out), train_dbs=train_dbs, held_out_dbs=held_out_dbs, adapter=str(result.adapter_dir),
                   quant=config.quant, schema_style=config.schema_style)
     (out/"report.json").write_text(json.dumps(report, indent=1))
+    plot_before_after(report).savefig(out/"before_after.png", dpi=100)
+    plot_loss(result.log_history).savefig(out/"loss.png", dpi=100)
     return report
 
 def format_report(r:dict, prepared_s:float=0.0)->str:

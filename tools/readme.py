@@ -1,6 +1,6 @@
 """Render nbs/index.ipynb to README.md (a Quarto-free stand-in for nbdev_readme).
 
-Markdown cells are copied, code cells become ```python blocks followed by their text output; cells marked `#| hide`
+Markdown cells are copied (image links into `nbs/images/` made relative to the repository root), code cells become ```python blocks followed by their text output; cells marked `#| hide`
 are left out and `#|` directive lines are dropped. `python tools/readme.py --check` exits 1 when README.md is stale.
 """
 import json, sys
@@ -23,7 +23,7 @@ def render(nb_path=ROOT/"nbs"/"index.ipynb")->str:
         src = _src(cell)
         lines = src.splitlines()
         if any(l.strip().replace(" ", "") in ("#|hide", "#|hide_input") for l in lines): continue
-        if cell["cell_type"] == "markdown": parts.append(src.strip()); continue
+        if cell["cell_type"] == "markdown": parts.append(src.strip().replace("](images/", "](nbs/images/")); continue
         if cell["cell_type"] != "code": continue
         code = "\n".join(l for l in lines if not l.lstrip().startswith("#|")).strip()
         if code: parts.append(f"```python\n{code}\n```")
