@@ -12,8 +12,10 @@ from typing import Optional
 from .assets import offline_model, offline_model_dir
 
 # %% auto #0
-__all__ = ['PRESETS', 'quant_config', 'Precision', 'cpu_bf16_native', 'pick_precision', 'resolve_model', 'load_model', 'is_4bit',
-           'footprints', 'sql_perplexity', 'plot_footprints']
+__all__ = ['PRESETS', 'WEIGHT_BYTES', 'COMPUTE_BYTES', 'quant_config', 'Precision', 'cpu_bf16_native', 'pick_precision',
+           'resolve_model', 'load_model', 'is_4bit', 'footprints', 'sql_perplexity', 'plot_footprints', 'parameters_of',
+           'lora_parameters', 'MemoryEstimate', 'estimate_training_memory', 'DoesNotFit', 'available_memory',
+           'check_fits']
 
 # %% ../nbs/03_quantization.ipynb #cbec3503
 PRESETS = ("nf4", "int8", "none")
@@ -135,3 +137,67 @@ def plot_footprints(fp:dict):
     ax.set_ylabel("MB"); ax.set_title("Memory footprint"); ax.set_ylim(0, max(fp.values()) * 1.3)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/03_quantization.ipynb #99911a1b
+WEIGHT_BYTES = {"nf4": 0.56, "int8": 1.06}  # bytes per frozen parameter, quantization constants included
+COMPUTE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+def parameters_of(cfg)->int:
+    "Parameters of a decoder from its config: embeddings (and an untied head), attention and MLP of every layer."
+    h, i, L, v = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.vocab_size
+    kv = h // cfg.num_attention_heads * (getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads)
+    return v * h * (1 if getattr(cfg, "tie_word_embeddings", True) else 2) + L * (2 * h * h + 2 * h * kv + 3 * h * i)
+
+def lora_parameters(cfg, r:int)->int:
+    "Parameters rank-`r` LoRA adds on all linear layers of a decoder (q, k, v, o, gate, up, down)."
+    h, i = cfg.hidden_size, cfg.intermediate_size
+    kv = h // cfg.num_attention_heads * (getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads)
+    return cfg.num_hidden_layers * r * sum(a + b for a, b in [(h, h), (h, kv), (h, kv), (h, h), (h, i), (h, i), (i, h)])
+
+@dataclass
+class MemoryEstimate:
+    "Expected peak memory of a LoRA training run, in bytes, by part."
+    weights:float; trainable:float; activations:float; logits:float
+    overhead:float = 1.2
+    @property
+    def total(self)->float: return (self.weights + self.trainable + self.activations + self.logits) * self.overhead
+    def __str__(self):
+        gb = lambda b: f"{b / 1e9:.1f} GB" if b >= 1e8 else f"{b / 1e6:.2g} MB"
+        return (f"expected peak {gb(self.total)} = (weights {gb(self.weights)} + LoRA and Adam {gb(self.trainable)} + "
+                f"activations {gb(self.activations)} + logits {gb(self.logits)}) x {self.overhead}")
+
+def estimate_training_memory(cfg,                # the model's transformers config
+                             quant:str,          # nf4, int8 or none
+                             precision:str,      # fp32, bf16 or fp16: what unquantized weights and activations are in
+                             batch:int,          # examples per step
+                             seq_len:int,        # tokens of the longest example
+                             answer_len:int=None,# labelled tokens of the longest example (default: seq_len)
+                             r:int=16,           # LoRA rank
+                            )->MemoryEstimate:
+    "The peak memory of LoRA training `cfg`'s model, estimated from its shape (nothing is loaded)."
+    if quant not in PRESETS: raise ValueError(f"unknown quantization preset {quant!r}: choose one of {PRESETS}")
+    cb = COMPUTE_BYTES[precision]
+    tokens = batch * seq_len
+    return MemoryEstimate(weights=parameters_of(cfg) * WEIGHT_BYTES.get(quant, cb), trainable=lora_parameters(cfg, r) * 16,
+                          activations=tokens * cfg.hidden_size * cfg.num_hidden_layers * 17 * cb,
+                          logits=batch * (answer_len or seq_len) * cfg.vocab_size * 8)
+
+# %% ../nbs/03_quantization.ipynb #4c866c5c
+class DoesNotFit(RuntimeError):
+    "A run's expected peak memory exceeds what the device has."
+
+def available_memory()->tuple:
+    "(bytes, what): the GPU's total memory, or this machine's available RAM."
+    import torch
+    if torch.cuda.is_available():
+        total = torch.cuda.mem_get_info()[1]
+        return total, f"{torch.cuda.get_device_name()} ({total / 1e9:.1f} GB)"
+    try: kb = int(re.search(r"MemAvailable:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    except (OSError, AttributeError): return float("inf"), "this machine (available memory unknown)"
+    return kb * 1024, f"this machine's available RAM ({kb * 1024 / 1e9:.1f} GB)"
+
+def check_fits(est:MemoryEstimate, available:float, where:str)->str:
+    "A one-line summary when `est` fits in `available` bytes, else `DoesNotFit` with the numbers and what to change."
+    if est.total <= available: return f"memory: {est}, of {where}"
+    raise DoesNotFit(f"this run will not fit: {est}, but {where} has {available / 1e9:.1f} GB. Lower train_batch_size or "
+                     "max_length, or quantize the frozen weights (quant nf4)")

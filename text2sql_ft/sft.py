@@ -12,14 +12,15 @@ from typing import Optional
 from .config import FinetuneConfig
 from .data import load_examples, load_jsonl
 from .lora import lora_config
-from .quantization import load_model, pick_precision, resolve_model
+from .quantization import (available_memory, check_fits, estimate_training_memory, load_model, pick_precision,
+                                      resolve_model)
 from .schema_linking import LINKING_SYSTEM, linking_example
 from .tokenization import DEFAULT_SYSTEM, preflight, tokenize_example
 
 # %% auto #0
-__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'train', 'adapt_model',
-           'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access',
-           'push_adapter']
+__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'memory_preflight', 'train',
+           'adapt_model', 'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer',
+           'check_hub_access', 'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -95,6 +96,15 @@ def sft_args(config:FinetuneConfig, precision=None, progress:bool=True):
         max_length=config.max_length, packing=False, train_sampling_strategy="group_by_length",
         dataloader_num_workers=0, disable_tqdm=not progress, push_to_hub=False)
 
+def memory_preflight(config:FinetuneConfig, data:Prepared, precision)->str:
+    "The expected peak memory of training `config` on `data` against what the device has; `DoesNotFit` when it won't fit."
+    from transformers import AutoConfig
+    longest = max(map(len, data.train["input_ids"]))
+    answer = max(sum(t != -100 for t in labels) for labels in data.train["labels"])
+    est = estimate_training_memory(AutoConfig.from_pretrained(resolve_model(config.model_name)), config.quant, precision.name,
+                                   config.train_batch_size, longest, answer, config.lora_r)
+    return check_fits(est, *available_memory())
+
 def _last_checkpoint(output_dir:Path)->Optional[str]:
     from transformers.trainer_utils import get_last_checkpoint
     return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
@@ -112,6 +122,8 @@ def train(config:FinetuneConfig,   # the run
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     data = prepare_data(config, tokenizer)
     precision = pick_precision()
+    fit = memory_preflight(config, data, precision)  # refuses a run that will not fit, before loading the model
+    if progress: print(fit, flush=True)
     model, peft_config = adapt_model(load_model(config.model_name, config.quant, precision), config, precision)
     trainer = CompletionSFTTrainer(model=model, args=sft_args(config, precision, progress), train_dataset=data.train,
                          eval_dataset=data.eval, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
