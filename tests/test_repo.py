@@ -93,3 +93,10 @@ def test_colab_setup_does_nothing_when_installed():
 def test_colab_setup_installs_from_the_repo_when_missing():
     calls = _run_setup(None)
     assert len(calls) == 1 and calls[0][-1] == "text2sql_ft @ git+https://github.com/text2sql-ft/text2sql_ft@main", calls
+
+def test_library_import_graph():
+    "No library module imports the command line; training code imports no task's module (config.TASKS names them)."
+    imports = lambda mod: set(re.findall(r"^\s*from\s+(?:\.|text2sql_ft\.)(\w+)\s+import", (ROOT/"text2sql_ft"/f"{mod}.py").read_text(), re.M))
+    mods = [p.stem for p in (ROOT/"text2sql_ft").glob("*.py") if not p.stem.startswith("_")]
+    assert not [m for m in mods if m != "cli" and "cli" in imports(m)]
+    assert "schema_linking" not in imports("sft")

@@ -20,7 +20,10 @@ def _widgets()->dict:
     def w(cls, desc, **kw): return cls(description=desc, style=style, layout=layout, **kw)
     return dict(
         model_name=w(W.Combobox, "model", options=list(OFFLINE_MODELS), ensure_option=False,
-                     placeholder="offline name, folder or Hub id"), dataset_id=w(W.Text, "data"), output_name=w(W.Text, "output folder"),
+                     placeholder="offline name, folder or Hub id"),
+        dataset_id=w(W.Combobox, "data", options=["spider-dev-offline", "jsonl:", "spider:", "bird:"], ensure_option=False,
+                     placeholder="spider-dev-offline, jsonl:FILE, spider:DIR or bird:DIR"),
+        output_name=w(W.Text, "output folder"),
         task_type=w(W.Dropdown, "task", options=list(TASKS)),
         schema_style=w(W.Dropdown, "schema style", options=list(SCHEMA_STYLES)),
         quant=w(W.Dropdown, "quantization", options=list(QUANT_PRESETS)),

@@ -16,10 +16,11 @@ from sqlglot.optimizer.scope import traverse_scope
 from .data import Example, ForeignKey, Schema, Table
 from .evaluation import score, summarize
 from .generation import extract_sql, generate_replies
+from .tokenization import Task
 
 # %% auto #0
-__all__ = ['LINKING_SYSTEM', 'linking_target', 'linking_text', 'linking_example', 'parse_linking', 'linking_scores',
-           'format_linking', 'reduce_schema', 'LinkingReport', 'evaluate_linking']
+__all__ = ['LINKING_SYSTEM', 'LINKING_TASK', 'linking_target', 'linking_text', 'linking_example', 'parse_linking',
+           'linking_scores', 'format_linking', 'reduce_schema', 'LinkingReport', 'evaluate_linking']
 
 # %% ../nbs/07_schema_linking.ipynb #aae79ebc
 LINKING_SYSTEM = ("You are an expert on SQLite databases. Given a database schema and a question, list the tables and "
@@ -66,6 +67,8 @@ def linking_text(link:dict)->str:
 def linking_example(ex:Example)->Example:
     "`ex` with its linking JSON (from the gold SQL) as the answer."
     return replace(ex, query=linking_text(linking_target(ex.query, ex.schema)))
+
+LINKING_TASK = Task("schema", LINKING_SYSTEM, linking_example)  # what `task_type: schema` trains on (see `config.TASKS`)
 
 # %% ../nbs/07_schema_linking.ipynb #c05c0dc6
 def parse_linking(reply:str, schema:Schema)->dict[str,list[str]]:

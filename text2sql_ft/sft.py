@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .config import FinetuneConfig
+from .config import FinetuneConfig, task_for
 from .data import load_examples, load_jsonl
 from .lora import lora_config
 from .quantization import (available_memory, check_fits, estimate_training_memory, load_model, pick_precision,
                                       resolve_model)
-from .schema_linking import LINKING_SYSTEM, linking_example
-from .tokenization import DEFAULT_SYSTEM, preflight, tokenize_example
+from .tokenization import preflight, tokenize_example
 
 # %% auto #0
 __all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'memory_preflight', 'train',
@@ -54,9 +53,8 @@ def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
         held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed)}
         check_no_leakage({e.db_id for e in extra}, held_dbs, f"extra_train_data {config.extra_train_data}")
         train_ex = sample(train_ex + list(extra), None, config.seed)
-    linking = config.task_type == "schema"  # schema linking: the answer is the JSON of tables and columns
-    system = LINKING_SYSTEM if linking else DEFAULT_SYSTEM
-    def tok(exs): return [tokenize_example(tokenizer, linking_example(e) if linking else e, config.schema_style, system) for e in exs]
+    task = task_for(config.task_type)  # what the answer is: SQL, or (schema linking) the JSON of tables and columns
+    def tok(exs): return [tokenize_example(tokenizer, task.to_training(e), config.schema_style, task.system) for e in exs]
     tr = preflight(tokenizer, tok(train_ex), config.max_length)
     ev = preflight(tokenizer, tok(held_out[:config.eval_loss_examples]), config.max_length)  # the loss curve's sample
     if not tr.kept: raise ValueError(f"no training example fits max_length={config.max_length} (longest: {tr.longest})")

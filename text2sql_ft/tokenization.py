@@ -6,15 +6,15 @@
 from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from .data import Example, Schema
 
 # %% auto #0
-__all__ = ['DEFAULT_SYSTEM', 'SCHEMA_STYLES', 'FALLBACK_FORMAT', 'END_OF_TURN', 'schema_text', 'user_prompt', 'prompt_messages',
-           'fold_system', 'format_prompt', 'add_special_tokens_for', 'prompt_and_completion', 'tokenize_example',
-           'pad_batch', 'PreflightError', 'stop_token_ids', 'PreflightReport', 'preflight', 'example_lengths',
-           'plot_lengths']
+__all__ = ['DEFAULT_SYSTEM', 'SCHEMA_STYLES', 'FALLBACK_FORMAT', 'END_OF_TURN', 'SQL_TASK', 'schema_text', 'user_prompt',
+           'prompt_messages', 'fold_system', 'format_prompt', 'add_special_tokens_for', 'prompt_and_completion',
+           'tokenize_example', 'pad_batch', 'PreflightError', 'stop_token_ids', 'PreflightReport', 'preflight',
+           'example_lengths', 'plot_lengths', 'Task']
 
 # %% ../nbs/02_tokenization.ipynb #4ff5f5eb
 DEFAULT_SYSTEM = ("You are an expert SQL assistant. Given a SQLite database schema and a question, "
@@ -168,3 +168,15 @@ def plot_lengths(lengths:list, max_length:int, title:str="Tokens per example"):
     ax.set_xlabel("tokens"); ax.set_ylabel("examples"); ax.set_title(title); ax.legend()
     fig.tight_layout()
     return fig
+
+# %% ../nbs/02_tokenization.ipynb #ead0d388
+def _same(ex:Example)->Example: return ex
+
+@dataclass(frozen=True)
+class Task:
+    "What a fine-tuning task trains on: its system prompt, and how an `Example` becomes a training example."
+    name:str
+    system:str
+    to_training:Callable = _same   # Example -> Example whose `query` is the answer to learn
+
+SQL_TASK = Task("sql", DEFAULT_SYSTEM)
