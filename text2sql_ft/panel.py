@@ -11,7 +11,7 @@ from .assets import OFFLINE_MODELS
 from .config import QUANT_PRESETS, SCHEMA_STYLES, TASKS, FinetuneConfig
 
 # %% auto #0
-__all__ = ['LossPlot', 'ConfigPanel', 'config_panel']
+__all__ = ['GROUPS', 'LossPlot', 'ConfigPanel', 'config_panel']
 
 # %% ../nbs/05b_panel.ipynb #ae1235c9
 def _widgets()->dict:
@@ -61,8 +61,13 @@ class LossPlot:
             self.out.clear_output(wait=True); display(fig)
 
 # %% ../nbs/05b_panel.ipynb #cd08e8df
+GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_style", "quant"],   # tabs, as a user thinks
+          "LoRA": ["lora_r", "lora_alpha", "lora_dropout", "use_dora"],
+          "optimisation": ["learning_rate", "train_batch_size", "grad_accum_steps", "max_length"],
+          "schedule & outputs": ["num_epochs", "max_steps", "save_steps", "eval_steps", "seed", "output_name"]}
+
 class ConfigPanel:
-    "Widgets bound to a `FinetuneConfig`, with validation, Save config, Train and a live loss plot."
+    "Widgets bound to a `FinetuneConfig`, in tabs, with validation, Save config, Train and a live loss plot."
     def __init__(self, config:FinetuneConfig=None, yaml_path:Path=None):
         import ipywidgets as W
         self.base = config or FinetuneConfig()
@@ -113,7 +118,8 @@ class ConfigPanel:
     @property
     def widget(self):
         import ipywidgets as W
-        return W.VBox([*self.w.values(), self.messages, W.HBox([self.save_button, self.train_button]), self.status, self.plot.out])
+        tabs = W.Tab(children=[W.VBox([self.w[k] for k in keys]) for keys in GROUPS.values()], titles=list(GROUPS))
+        return W.VBox([tabs, self.messages, W.HBox([self.save_button, self.train_button]), self.status, self.plot.out])
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
