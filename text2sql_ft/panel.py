@@ -51,14 +51,16 @@ class LossPlot:
                 plot.draw()
         return _CB()
     def draw(self):
+        import io
         from matplotlib.figure import Figure
-        from IPython.display import display
+        from IPython.display import Image, display
         fig = Figure(figsize=(6, 3)); ax = fig.subplots()
         if self.train: ax.plot(*zip(*self.train), label="train loss")
         if self.eval: ax.plot(*zip(*self.eval), "o-", label="held-out loss")
         ax.set_xlabel("step"); ax.set_ylabel("loss"); ax.legend(loc="upper right"); fig.tight_layout()
-        with self.out:
-            self.out.clear_output(wait=True); display(fig)
+        png = io.BytesIO(); fig.savefig(png, format="png", dpi=100)  # a PNG, not the Figure: a kernel without the inline
+        with self.out:                                               # backend would show "<Figure size ...>" (seen in a browser)
+            self.out.clear_output(wait=True); display(Image(data=png.getvalue(), format="png"))
 
 # %% ../nbs/05b_panel.ipynb #cd08e8df
 GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_style", "quant"],   # tabs, as a user thinks
