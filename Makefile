@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test test-slow test-browser readme export clean-nbs prepare-nbs
+.PHONY: install run test test-slow test-browser browser-deps readme export clean-nbs prepare-nbs
 
 # torch first and pinned: an unpinned torch pulls GBs of CUDA wheels on a CPU machine.
 install:
@@ -24,10 +24,12 @@ test-slow: install
 	TEST_FLAGS=slow $(PY) tools/run_tests.py
 
 # The widget panel driven in a real browser: JupyterLab + Debian's headless Chromium + Selenium (installed when missing).
-test-browser: install
+test-browser: browser-deps
+	$(PY) tools/browser_test.py
+
+browser-deps: install
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
 	@$(PY) -c "import jupyterlab, selenium" 2>/dev/null || $(PIP) install jupyterlab selenium
-	$(PY) tools/browser_test.py
 
 # README.md is generated from nbs/index.ipynb (nbdev_readme needs Quarto; this does not).
 readme:

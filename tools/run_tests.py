@@ -36,6 +36,14 @@ def run_probes():
     if len(last) == 4 and last[1] == "passed,": return int(last[0]), int(last[2])
     print(res.stderr[-3000:]); return 0, 1  # the suite itself broke: count one failure
 
+def run_browser():
+    "With TEST_BROWSER=1: the widget panel in JupyterLab and headless Chromium (`make test-browser`), one test per check."
+    res = subprocess.run([sys.executable, str(ROOT/"tools"/"browser_test.py")], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    print(res.stdout, end="", flush=True)
+    last = (res.stdout.strip().splitlines() or [""])[-1].split()
+    if len(last) == 4 and last[1] == "passed,": return int(last[0]), int(last[2])
+    print(res.stderr[-3000:]); return 0, 1
+
 def run_pytest(extra):
     xml = ROOT/".test-results"/"pytest.xml"
     xml.parent.mkdir(exist_ok=True)
@@ -54,10 +62,12 @@ if __name__ == "__main__":
     flags = os.environ.get("TEST_FLAGS", "")
     nb_passed, nb_failed = run_notebooks(flags)
     pr_passed, pr_failed = run_probes()
+    if os.environ.get("TEST_BROWSER") == "1":
+        br_passed, br_failed = run_browser(); pr_passed += br_passed; pr_failed += br_failed
     py_passed, py_failed, py_skipped, rc = run_pytest(sys.argv[1:])
     if rc not in (0, 1, 5) and py_failed == 0: py_failed = 1  # interrupted or internal error
     if nb_failed: print("Failed notebooks: " + ", ".join(nb_failed))
-    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; probes: {pr_passed} passed, {pr_failed} failed; "
+    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; probes{' and browser' if os.environ.get('TEST_BROWSER') == '1' else ''}: {pr_passed} passed, {pr_failed} failed; "
           f"pytest: {py_passed} passed, {py_failed} failed, {py_skipped} skipped")
     passed, failed = nb_passed + pr_passed + py_passed, len(nb_failed) + pr_failed + py_failed
     print(f"{passed} passed, {failed} failed" + (f", {py_skipped} skipped" if py_skipped else ""))
