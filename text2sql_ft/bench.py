@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_bench.ipynb #09979827
 from __future__ import annotations
-import math, tempfile, time
+import functools, math, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .config import FinetuneConfig
 from .data import load_examples
-from .tokenization import add_special_tokens_for, prompt_and_completion, tokenize_example
+from .tokenization import add_special_tokens_for, collate, pack_shared_prefix, prompt_and_completion, tokenize_example
 
 # %% auto #0
 __all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'seed_features', 'sql_loss', 'TrainRun', 'bench_training',
@@ -57,12 +57,14 @@ def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held
     set_seed(config.seed)
     args = sft_args(config, precision, progress=False)
     args.eval_strategy, args.save_strategy, args.report_to = "no", "no", []
-    if name == "seeds": args.train_sampling_strategy = "random"
+    if name == "seeds": args.train_sampling_strategy, args.per_device_train_batch_size = "random", config.train_batch_size
+    rows = pack_shared_prefix(features, config.train_batch_size, config.max_length) if name == "ours" and config.share_prefix else features
     model = load_model(model_name, config.quant, precision)
     if name == "seeds": peft_config = config_lora(config)
     else: model, peft_config = adapt_model(model, config, precision)  # ours: CPU attention and adapter dtype as `train` does
-    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(features), processing_class=tokenizer,
-                          peft_config=peft_config)
+    collator = functools.partial(collate, pad_id=tokenizer.pad_token_id, dtype=model.dtype) if rows is not features else None
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                          peft_config=peft_config, data_collator=collator)
     import torch
     if torch.cuda.is_available(): torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
     from transformers.trainer_callback import PrinterCallback
@@ -71,7 +73,7 @@ def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held
     if torch.cuda.is_available(): torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
-    return TrainRun(name, seconds, sum(sum(f["attention_mask"]) for f in features), sum(len(f["input_ids"]) for f in features),
+    return TrainRun(name, seconds, sum(sum(f["attention_mask"]) for f in features), sum(len(r["input_ids"]) for r in rows),
                     sql_loss(trainer.model, tokenizer, held_out, config.schema_style), peak)
 
 def bench_training(model_name:str="offline", n_examples:int=64, batch_size:int=8, n_eval:int=16, seed:int=0,
@@ -144,7 +146,8 @@ def matmul_peak_tflops(dtype=None, device:str=None, n:int=2048, reps:int=10)->fl
 
 def _tokens_processed(tokenizer, examples:list, replies:list, style:str, batch_size:int)->int:
     "Tokens `generate_replies` runs through the model: each shared prefix once per batch, the suffixes, the replies."
-    from text2sql_ft.generation import batch_order, shared_prefixes
+    from text2sql_ft.generation import batch_order
+    from text2sql_ft.tokenization import shared_prefixes
     from text2sql_ft.tokenization import format_prompt, prompt_messages
     ids = tokenizer([format_prompt(tokenizer, prompt_messages(e, style)) for e in examples],
                     add_special_tokens=add_special_tokens_for(tokenizer)).input_ids

@@ -8,10 +8,10 @@ import re
 from contextlib import contextmanager
 from typing import Callable, Optional
 
-from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages
+from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'shared_prefixes', 'generate_replies', 'batch_order', 'generate_sql']
+__all__ = ['extract_sql', 'statement_done', 'generate_replies', 'batch_order', 'generate_sql']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -60,37 +60,6 @@ def statement_done(text:str)->bool:
         if not _START.match(body.lstrip()): return False
         return t.find("```", m.start(1)) >= 0 or _cut_statement(body) != body   # the fence closed, or the statement ended
     return bool(_START.match(t)) and _cut_statement(t) != t
-
-# %% ../nbs/05c_generation.ipynb #96ebe4be
-def _lcp(a:list, b:list)->int:
-    "Length of the common prefix of two token lists."
-    n = min(len(a), len(b)); i = 0
-    while i < n and a[i] == b[i]: i += 1
-    return i
-
-def shared_prefixes(ids:list,          # token ids of each prompt
-                    min_prefix:int=16, # shorter shared prefixes aren't worth a separate pass
-                    max_group:int=1024,# rows one prefix may serve (bounds the search)
-                   )->list[int]:
-    "For each prompt, the length of the prefix it shares with its group (0: none), grouped to prefill the fewest tokens."
-    order = sorted(range(len(ids)), key=lambda i: ids[i])
-    lens = [len(ids[i]) for i in order]
-    adj = [_lcp(ids[order[k]], ids[order[k + 1]]) for k in range(len(order) - 1)]
-    best, cut = [0] + [None] * len(order), [0] * (len(order) + 1)   # best[j]: fewest tokens for the first j prompts
-    for j in range(1, len(order) + 1):
-        best[j], cut[j], p, total = best[j - 1] + lens[j - 1], j - 1, lens[j - 1] - 1, lens[j - 1]
-        for i in range(j - 2, max(-1, j - 1 - max_group), -1):   # group order[i:j], its prefix p computed once
-            p, total = min(p, adj[i], lens[i] - 1), total + lens[i]
-            if p < min_prefix: break
-            if best[i] + total - (j - i - 1) * p < best[j]: best[j], cut[j] = best[i] + total - (j - i - 1) * p, i
-    plen, j = [0] * len(ids), len(order)
-    while j > 0:
-        i = cut[j]
-        if j - i > 1:
-            p = min(min(adj[i:j - 1]), min(lens[i:j]) - 1)
-            for k in order[i:j]: plen[k] = p
-        j = i
-    return plen
 
 # %% ../nbs/05c_generation.ipynb #86ce50ad
 _PREFILL_ROWS = 32  # suffix rows prefilled together

@@ -101,7 +101,7 @@ def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None)->str:
     return "\n".join(lines)
 
 # %% ../nbs/08_main_job.ipynb #aa0c537b
-MAIN_JOB = dict(output_name="outputs/main", train_limit=400, eval_limit=None, eval_loss_examples=16, learning_rate=2e-4, num_epochs=1.0,
+MAIN_JOB = dict(output_name="outputs/main", train_limit=None, eval_limit=None, eval_loss_examples=16, learning_rate=2e-4, num_epochs=1.0,
                 train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
                 compile_layers=True)
 
@@ -166,7 +166,8 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
                   ts_lift_ci=list(paired_bootstrap_ci(hits(base, "ts"), hits(tuned, "ts"))),
                   wall_s=time.time() - t0, seconds=dict(base_scoring=base.seconds, training=result.seconds,
                   finetuned_scoring=tuned.seconds, load_and_merge=t1 - t0 - base.seconds - result.seconds),
-                  train_s=result.seconds, train_tokens_per_s=result.tokens_per_second, n_train=len(result.prepared.train),
+                  train_s=result.seconds, train_tokens_per_s=result.tokens_per_second,
+                  n_train=len(result.prepared.train_examples) - result.prepared.dropped, train_rows=len(result.prepared.train),
                   n_held_out=len(held_out), train_dbs=train_dbs, held_out_dbs=held_out_dbs, adapter=str(result.adapter_dir),
                   quant=config.quant, schema_style=config.schema_style)
     (out/"report.json").write_text(json.dumps(report, indent=1))
@@ -174,12 +175,16 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     plot_loss(result.log_history).savefig(out/"loss.png", dpi=100)
     return report
 
+def _rows(r:dict)->str:
+    rows = r.get("train_rows", r["n_train"])
+    return f"(as {rows} rows sharing their schema prefix) " if rows != r["n_train"] else ""
+
 def format_report(r:dict, prepared_s:float=0.0)->str:
     "What `text2sql-ft run` prints at the end: the table, what was trained and scored, and the wall time split."
     s = r["seconds"]
     return (f"{before_after_table(r['base'], r['finetuned'], r['ex_lift_ci'])}\n"
             f"held-out: {r['n_held_out']} examples from {', '.join(r['held_out_dbs'])}; trained on {r['n_train']} examples "
-            f"from {len(r['train_dbs'])} other databases ({r['train_tokens_per_s']:.0f} tokens/s)\n"
+            f"{_rows(r)}from {len(r['train_dbs'])} other databases ({r['train_tokens_per_s']:.0f} example tokens/s)\n"
             f"wall time: {r['wall_s']:.0f}s = base scoring {s['base_scoring']:.0f}s + training {s['training']:.0f}s + "
             f"fine-tuned scoring {s['finetuned_scoring']:.0f}s + loading/merging {s['load_and_merge']:.0f}s "
             f"(preparing the model and data before: {prepared_s:.0f}s)")

@@ -14,12 +14,12 @@ from .data import load_examples, load_jsonl
 from .lora import lora_config
 from .quantization import (available_memory, check_fits, estimate_training_memory, load_model, pick_precision,
                                       resolve_model)
-from .tokenization import preflight, tokenize_example
+from .tokenization import collate, pack_shared_prefix, preflight, tokenize_example
 
 # %% auto #0
-__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'TrainResult', 'sft_args', 'memory_preflight', 'train',
-           'adapt_model', 'compile_layers', 'config_lora', 'add_completion_head', 'CompletionSFTTrainer',
-           'check_hub_access', 'push_adapter']
+__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'rows_per_step', 'TrainResult', 'sft_args',
+           'memory_preflight', 'train', 'adapt_model', 'compile_layers', 'config_lora', 'add_completion_head',
+           'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -30,7 +30,8 @@ class Prepared:
     train_examples:list
     held_out:list             # held-out Examples (for EX/TS after training)
     dropped:int               # examples over max_length, dropped
-    tokens:int                # non-pad tokens in the training set
+    tokens:int                # non-pad tokens in the training examples
+    computed:int = 0          # tokens the model runs per epoch: fewer than `tokens` when examples share a prefix
 
 def sample(examples:list, limit:Optional[int], seed:int)->list:
     "A seeded random `limit` of `examples` (all of them, shuffled, when `limit` is None): files are ordered by database."
@@ -58,8 +59,13 @@ def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     tr = preflight(tokenizer, tok(train_ex), config.max_length)
     ev = preflight(tokenizer, tok(held_out[:config.eval_loss_examples]), config.max_length)  # the loss curve's sample
     if not tr.kept: raise ValueError(f"no training example fits max_length={config.max_length} (longest: {tr.longest})")
-    return Prepared(Dataset.from_list(tr.kept), Dataset.from_list(ev.kept) if ev.kept else None, train_ex, held_out,
-                    len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept))
+    rows = pack_shared_prefix(tr.kept, config.train_batch_size, config.max_length) if config.share_prefix else tr.kept
+    return Prepared(Dataset.from_list(rows), Dataset.from_list(ev.kept) if ev.kept else None, train_ex, held_out,
+                    len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept), sum(len(r["input_ids"]) for r in rows))
+
+def rows_per_step(config:FinetuneConfig)->int:
+    "Dataset rows in one device batch: one packed row (itself up to `train_batch_size` examples), or that many examples."
+    return 1 if config.share_prefix else config.train_batch_size
 
 # %% ../nbs/05a_sft.ipynb #0f7f7deb
 @dataclass
@@ -84,14 +90,15 @@ def sft_args(config:FinetuneConfig, precision=None, progress:bool=True):
     precision = precision or pick_precision()
     return SFTConfig(use_cpu=not torch.cuda.is_available(),  # transformers refuses bf16 on CPU unless told it is a CPU run
         output_dir=config.output_name, seed=config.seed, data_seed=config.seed,
-        per_device_train_batch_size=config.train_batch_size, per_device_eval_batch_size=config.eval_batch_size,
+        per_device_train_batch_size=rows_per_step(config), per_device_eval_batch_size=config.eval_batch_size,
         gradient_accumulation_steps=config.grad_accum_steps, learning_rate=config.learning_rate,
         num_train_epochs=config.num_epochs, max_steps=config.max_steps, warmup_steps=float(config.warmup_ratio),  # a float < 1 is a ratio
         lr_scheduler_type="cosine", bf16=precision.bf16, fp16=precision.fp16,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=3,
         eval_strategy="steps", eval_steps=config.eval_steps, logging_steps=config.logging_steps,
         report_to=[] if config.report_to == "none" else [config.report_to],
-        max_length=config.max_length, packing=False, train_sampling_strategy="group_by_length",
+        max_length=config.max_length, packing=False,  # TRL's packing concatenates unrelated examples; ours shares a prefix
+        train_sampling_strategy="random" if config.share_prefix else "group_by_length",
         dataloader_num_workers=0, disable_tqdm=not progress, push_to_hub=False)
 
 def memory_preflight(config:FinetuneConfig, data:Prepared, precision)->str:
@@ -100,7 +107,7 @@ def memory_preflight(config:FinetuneConfig, data:Prepared, precision)->str:
     longest = max(map(len, data.train["input_ids"]))
     answer = max(sum(t != -100 for t in labels) for labels in data.train["labels"])
     est = estimate_training_memory(AutoConfig.from_pretrained(resolve_model(config.model_name)), config.quant, precision.name,
-                                   config.train_batch_size, longest, answer, config.lora_r)
+                                   rows_per_step(config), longest, answer, config.lora_r)
     return check_fits(est, *available_memory())
 
 def _last_checkpoint(output_dir:Path)->Optional[str]:
@@ -123,8 +130,14 @@ def train(config:FinetuneConfig,   # the run
     fit = memory_preflight(config, data, precision)  # refuses a run that will not fit, before loading the model
     if progress: print(fit, flush=True)
     model, peft_config = adapt_model(load_model(config.model_name, config.quant, precision), config, precision)
+    if config.share_prefix and model.config._attn_implementation not in ("eager", "sdpa"):
+        raise ValueError(f"share_prefix needs eager or sdpa attention (a 4D mask), but the model uses "
+                         f"{model.config._attn_implementation!r}: set share_prefix=False")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    mask_dtype = model.dtype if model.dtype.is_floating_point else None
     trainer = CompletionSFTTrainer(model=model, args=sft_args(config, precision, progress), train_dataset=data.train,
-                         eval_dataset=data.eval, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+                         eval_dataset=data.eval, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+                         data_collator=functools.partial(collate, pad_id=pad_id, dtype=mask_dtype))
     if config.compile_layers: compile_layers(trainer.model)
     resume = _last_checkpoint(out)
     config.to_yaml(out/"config.yaml")
@@ -136,7 +149,7 @@ def train(config:FinetuneConfig,   # the run
         trainer.save_model(str(adapter)); tokenizer.save_pretrained(adapter)
         (out/"log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     steps_done = trainer.state.global_step - (int(Path(resume).name.split("-")[-1]) if resume else 0)
-    tokens = data.tokens * steps_done / max(1, math.ceil(len(data.train) / (config.train_batch_size * config.grad_accum_steps)))
+    tokens = data.tokens * steps_done / max(1, math.ceil(len(data.train) / (rows_per_step(config) * config.grad_accum_steps)))
     result = TrainResult(adapter, out, trainer.state.log_history, seconds, tokens / seconds if seconds else 0.0, resume, data)
     if config.hub_repo and trainer.is_world_process_zero(): push_adapter(adapter, config.hub_repo)
     return result
@@ -205,6 +218,10 @@ def add_completion_head(model)->None:
         return {"loss": loss, "counts": torch.stack([correct, mask.sum()]).float()}  # top-1 hits, labelled positions
     model.forward = types.MethodType(forward, model)
 
+def _real_tokens(mask):
+    "Tokens that are not padding: a 2D mask's ones, or a packed 4D mask's tokens that see themselves."
+    return mask.sum() if mask.ndim == 2 else (mask[:, 0].diagonal(dim1=1, dim2=2) == 0).sum()
+
 @functools.cache
 def _completion_trainer_cls():
     from trl import SFTTrainer
@@ -213,6 +230,9 @@ def _completion_trainer_cls():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             add_completion_head(_unwrapped(self.model))
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()  # keep the packed rows' segments for our collator
+            if "segments" not in self._signature_columns: self._signature_columns = [*self._signature_columns, "segments"]
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             m = model or self.model  # PEFT's load_adapter upcasts adapters to fp32: resume in the dtype they trained in
             dtypes = {n: p.dtype for n, p in m.named_parameters() if p.requires_grad}
@@ -229,7 +249,7 @@ def _completion_trainer_cls():
                 loss = loss * self.accelerator.num_processes  # like TRL: DDP averages the gradients across ranks
             correct, n = self.accelerator.gather_for_metrics(out["counts"][None]).sum(0).tolist()
             self._metrics["train"]["mean_token_accuracy"].append(correct / n if n else 0.0)
-            self._total_train_tokens += self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
+            self._total_train_tokens += self.accelerator.gather_for_metrics(_real_tokens(inputs["attention_mask"])).sum().item()
             self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
             return loss
     return CompletionSFTTrainer

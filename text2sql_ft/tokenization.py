@@ -14,7 +14,8 @@ from .data import Example, Schema
 __all__ = ['DEFAULT_SYSTEM', 'SCHEMA_STYLES', 'FALLBACK_FORMAT', 'END_OF_TURN', 'SQL_TASK', 'schema_text', 'user_prompt',
            'prompt_messages', 'fold_system', 'format_prompt', 'add_special_tokens_for', 'prompt_and_completion',
            'tokenize_example', 'pad_batch', 'PreflightError', 'stop_token_ids', 'PreflightReport', 'preflight',
-           'example_lengths', 'plot_lengths', 'Task']
+           'example_lengths', 'plot_lengths', 'shared_prefixes', 'pack_shared_prefix', 'packed_batch', 'collate',
+           'Task']
 
 # %% ../nbs/02_tokenization.ipynb #4ff5f5eb
 DEFAULT_SYSTEM = ("You are an expert SQL assistant. Given a SQLite database schema and a question, "
@@ -168,6 +169,86 @@ def plot_lengths(lengths:list, max_length:int, title:str="Tokens per example"):
     ax.set_xlabel("tokens"); ax.set_ylabel("examples"); ax.set_title(title); ax.legend()
     fig.tight_layout()
     return fig
+
+# %% ../nbs/02_tokenization.ipynb #e485e2cf
+def _lcp(a:list, b:list)->int:
+    "Length of the common prefix of two token lists."
+    n = min(len(a), len(b)); i = 0
+    while i < n and a[i] == b[i]: i += 1
+    return i
+
+def shared_prefixes(ids:list,          # token ids of each prompt
+                    min_prefix:int=16, # shorter shared prefixes aren't worth a separate pass
+                    max_group:int=1024,# rows one prefix may serve (bounds the search)
+                   )->list[int]:
+    "For each prompt, the length of the prefix it shares with its group (0: none), grouped to prefill the fewest tokens."
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    lens = [len(ids[i]) for i in order]
+    adj = [_lcp(ids[order[k]], ids[order[k + 1]]) for k in range(len(order) - 1)]
+    best, cut = [0] + [None] * len(order), [0] * (len(order) + 1)   # best[j]: fewest tokens for the first j prompts
+    for j in range(1, len(order) + 1):
+        best[j], cut[j], p, total = best[j - 1] + lens[j - 1], j - 1, lens[j - 1] - 1, lens[j - 1]
+        for i in range(j - 2, max(-1, j - 1 - max_group), -1):   # group order[i:j], its prefix p computed once
+            p, total = min(p, adj[i], lens[i] - 1), total + lens[i]
+            if p < min_prefix: break
+            if best[i] + total - (j - i - 1) * p < best[j]: best[j], cut[j] = best[i] + total - (j - i - 1) * p, i
+    plen, j = [0] * len(ids), len(order)
+    while j > 0:
+        i = cut[j]
+        if j - i > 1:
+            p = min(min(adj[i:j - 1]), min(lens[i:j]) - 1)
+            for k in order[i:j]: plen[k] = p
+        j = i
+    return plen
+
+# %% ../nbs/02_tokenization.ipynb #cfc670ff
+def _first_label(f:dict)->int: return next((k for k, l in enumerate(f["labels"]) if l != -100), len(f["labels"]))
+
+def pack_shared_prefix(features:list,      # tokenized examples (`tokenize_example`)
+                       pack_size:int=8,    # most examples in one row
+                       max_length:int=None,# longest row (default: no limit)
+                       min_prefix:int=16,  # shorter shared prefixes are not worth it
+                      )->list[dict]:
+    "Rows of input_ids / labels / segments (0 = the shared prefix, k = the k-th example) packing examples that share a prefix."
+    if pack_size < 1: raise ValueError(f"pack_size must be >= 1, got {pack_size}")
+    ids = [f["input_ids"] for f in features]
+    groups = {}
+    for i, p in enumerate(shared_prefixes(ids, min_prefix)): groups.setdefault(tuple(ids[i][:p]), []).append(i)
+    rows = []
+    for prefix, members in groups.items():
+        P = min(len(prefix), *(_first_label(features[i]) for i in members))   # a prefix never reaches into an answer
+        prefix, row = prefix[:P], None
+        for i in members:
+            n = len(ids[i]) - P
+            if row is None or row["segments"][-1] == pack_size or (max_length and len(row["input_ids"]) + n > max_length):
+                row = dict(input_ids=list(prefix), labels=[-100] * P, segments=[0] * P); rows.append(row)
+            k = row["segments"][-1] + 1 if len(row["segments"]) > P else 1
+            row["input_ids"] += ids[i][P:]; row["labels"] += features[i]["labels"][P:]; row["segments"] += [k] * n
+    return rows
+
+# %% ../nbs/02_tokenization.ipynb #3f66e089
+def packed_batch(rows:list, pad_id:int, dtype=None)->dict:
+    "Right-padded tensors for packed rows: a 4D additive attention mask (0 = may attend) and each token's own position."
+    import torch
+    dtype = dtype or torch.float32
+    n, B = max(len(r["input_ids"]) for r in rows), len(rows)
+    ids, labels = torch.full((B, n), pad_id), torch.full((B, n), -100)
+    seg, pos = torch.full((B, n), -1), torch.zeros((B, n), dtype=torch.long)
+    for b, r in enumerate(rows):
+        s, L = torch.tensor(r["segments"]), len(r["segments"])
+        ids[b, :L], labels[b, :L], seg[b, :L] = torch.tensor(r["input_ids"]), torch.tensor(r["labels"]), s
+        P = int((s == 0).sum())
+        first = torch.searchsorted(s, s)                  # where each token's segment starts (segments are runs)
+        pos[b, :L] = torch.where(s == 0, torch.arange(L), P + torch.arange(L) - first)
+    q, k = seg[:, :, None], seg[:, None, :]
+    allowed = torch.ones(n, n, dtype=torch.bool).tril() & ((k == 0) | (k == q)) & (k >= 0)   # pads see nothing
+    mask = torch.zeros((B, 1, n, n), dtype=dtype).masked_fill(~allowed[:, None], torch.finfo(dtype).min)
+    return dict(input_ids=ids, labels=labels, attention_mask=mask, position_ids=pos)
+
+def collate(features:list, pad_id:int, dtype=None)->dict:
+    "A training batch: `packed_batch` for packed rows (they carry `segments`), `pad_batch` for plain examples."
+    if "segments" in features[0]: return packed_batch(features, pad_id, dtype)
+    return pad_batch([{**f, "attention_mask": [1] * len(f["input_ids"])} for f in features], pad_id)  # Trainer drops the column
 
 # %% ../nbs/02_tokenization.ipynb #ead0d388
 def _same(ex:Example)->Example: return ex

@@ -5,7 +5,7 @@ runs it, types a learning rate and a LoRA rank into the widgets, clicks Save con
 clicks Train and waits for the live loss plot. Screenshots of the panel and of the plot go to `nbs/images/` and must
 not be blank. Ends with `N passed, N failed` (one test per check).
 """
-import json, os, secrets, shutil, socket, subprocess, sys, tempfile, time
+import json, os, re, secrets, shutil, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,7 @@ def _not_blank(png:Path)->bool:
 
 def main()->int:
     from selenium import webdriver
+    from selenium.common.exceptions import ElementNotInteractableException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
@@ -64,10 +65,13 @@ def main()->int:
         driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
         wait = WebDriverWait(driver, 120)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/panel.ipynb?token={token}")
-        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']")
-                   or "Idle" in d.find_element(By.TAG_NAME, "body").text)
-        driver.find_element(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .jp-InputArea-editor").click()
+        # ready = the first cell's editor can be clicked and the status bar says the kernel is idle (on a busy machine
+        # the cells exist in the page well before the notebook is shown and its kernel has started)
+        editor = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .jp-InputArea-editor")))
+        wait.until(lambda d: re.search(r"\|\s*Idle\b", d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text))
+        for attempt in range(10):
+            try: editor.click(); break
+            except ElementNotInteractableException: time.sleep(1)
         for _ in NOTEBOOK_CELLS: driver.switch_to.active_element.send_keys(Keys.SHIFT, Keys.ENTER); time.sleep(1)
         wait.until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Save config')]")))
         check("the panel renders with its tabs", bool(driver.find_elements(By.XPATH, "//*[contains(@class,'lm-TabBar-tab')][contains(., 'LoRA')]")))
@@ -103,7 +107,9 @@ def main()->int:
         if driver: driver.save_screenshot(str(work/"failure.png")); print("screenshot of the failure:", work/"failure.png")
     finally:
         if driver: driver.quit()
-        lab.terminate(); lab.wait(10)
+        lab.terminate()
+        try: lab.wait(10)
+        except subprocess.TimeoutExpired: lab.kill(); lab.wait()
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
 
