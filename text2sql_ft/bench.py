@@ -49,6 +49,7 @@ class TrainRun:
     @property
     def tokens_per_s(self)->float: return self.nonpad_tokens / self.seconds
 
+# %% ../nbs/10_bench.ipynb #ba77cc6e
 def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held_out, model_name)->TrainRun:
     from datasets import Dataset
     from text2sql_ft.quantization import load_model
@@ -76,6 +77,7 @@ def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held
     return TrainRun(name, seconds, sum(sum(f["attention_mask"]) for f in features), sum(len(r["input_ids"]) for r in rows),
                     sql_loss(trainer.model, tokenizer, held_out, config.schema_style), peak)
 
+# %% ../nbs/10_bench.ipynb #4c4f24fe
 def bench_training(model_name:str="offline", n_examples:int=64, batch_size:int=8, n_eval:int=16, seed:int=0,
                    learning_rate:float=1e-3, max_length:int=512,
                    quant:str="none",          # "nf4" for QLoRA
@@ -156,12 +158,13 @@ def _tokens_processed(tokenizer, examples:list, replies:list, style:str, batch_s
     prefixes = sum(len(p) for s in range(0, len(order), batch_size) for p in {tuple(ids[i][:plen[i]]) for i in order[s:s + batch_size]})
     return prefixes + sum(len(i) - p for i, p in zip(ids, plen)) + sum(len(tokenizer(r).input_ids) for r in replies)
 
+# %% ../nbs/10_bench.ipynb #7c617e72
 def bench_scoring(model_name:str=None,    # default: the project's default model
                   batch_size:int=128, max_new_tokens:int=128, style:str="compact", k:int=3,
                   n_reference:int=96,     # prompts (a seeded sample) also run through plain `model.generate`, batch 16
                   examples:list=None,     # default: all of Spider dev
                  )->dict:
-    "P5: seconds to score every Spider dev question with `model_name`, the fraction of the measured peak, and the ratio to plain `generate`."
+    "P7: seconds to score every Spider dev question with `model_name`, the fraction of the measured peak, and the ratio to plain `generate`."
     from transformers import AutoTokenizer
     from text2sql_ft.assets import DEFAULT_MODEL
     from text2sql_ft.data import load_spider_dev_offline
@@ -227,11 +230,31 @@ def bench_gemma(n_examples:int=64, batch_size:int=8, gpu:Optional[bool]=None)->d
                               mfu=4 * n_params * r.tokens_per_s / (peak * 1e12) if peak else None) for k, r in runs.items()})
 
 # %% ../nbs/10_bench.ipynb #25a09474
-MODES = {"quick": dict(n_train=32, n_prompts=32, max_new_tokens=64, n_gemma=32),
-         "full": dict(n_train=128, n_prompts=64, max_new_tokens=96, n_gemma=64)}
+MODES = {"quick": dict(n_train=32, n_prompts=32, max_new_tokens=64, n_gemma=32, n_reference=32),
+         "full": dict(n_train=128, n_prompts=64, max_new_tokens=96, n_gemma=64, n_reference=96)}
 
+# %% ../nbs/10_bench.ipynb #de2b613a
+def _bench_p7(mode:dict, out, figures:dict, details:dict):
+    "P7: score all of Spider dev with the default model (a few minutes on a CPU); print and record its lines."
+    p7 = details["P7"] = bench_scoring(n_reference=mode["n_reference"])
+    figures.update(P7=p7["seconds"], P7_vs_generate16=p7["vs_generate16"], P7_identical=p7["identical"],
+                   P7_peak_fraction=p7["peak_fraction"], P7_ex=p7["ex"])
+    for key in ("P7", "P7_vs_generate16", "P7_identical", "P7_peak_fraction", "P7_ex"): out(f"{key} {figures[key]:.3f}")
+    out(f"P7_peak_tflops {p7['peak_tflops']:.3f}"); out(f"P7_achieved_tflops {p7['achieved_tflops']:.3f}")
+
+def _bench_p6(mode:dict, gpu:bool, out, figures:dict, details:dict):
+    "P6: QLoRA on a Gemma-2B-shaped model, ours against the baseline; print and record its lines."
+    p6 = details["P6"] = bench_gemma(n_examples=mode["n_gemma"], gpu=gpu)
+    o, sd = p6["runs"]["ours"], p6["runs"]["seeds"]
+    figures["P6"] = o["tokens_per_s"] / sd["tokens_per_s"]
+    out(f"P6 {figures['P6']:.2f}")
+    out(f"P6_tokens_per_s_ours {o['tokens_per_s']:.1f}"); out(f"P6_tokens_per_s_seeds {sd['tokens_per_s']:.1f}")
+    if o["peak_mem_gb"] is not None: out(f"P6_peak_mem_gb_ours {o['peak_mem_gb']:.2f}"); out(f"P6_peak_mem_gb_seeds {sd['peak_mem_gb']:.2f}")
+    if o["mfu"] is not None: out(f"P6_mfu_ours {o['mfu']:.4f}"); out(f"P6_mfu_seeds {sd['mfu']:.4f}")
+
+# %% ../nbs/10_bench.ipynb #4c23c2d3
 def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optional[bool]=None)->dict:
-    "Measure P1-P4 (and P6) and print `NAME value` lines; returns the figures and details."
+    "Measure P1-P4, P7 (and P6) and print `NAME value` lines; returns the figures and details."
     import torch
     from transformers import AutoTokenizer
     from text2sql_ft.quantization import load_model, pick_precision, resolve_model
@@ -261,20 +284,7 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
     p3 = bench_gold_execution()
     figures["P3"] = p3["seconds"]; out(f"P3 {p3['seconds']:.2f}"); details["P3"] = p3
     figures["P4"] = bench_footprint(model_name); out(f"P4 {figures['P4']:.3f}")
-    if not quick:  # P5: every Spider dev question with the default model (a few minutes on a CPU)
-        p5 = details["P5"] = bench_scoring()
-        figures.update(P5=p5["seconds"], P5_vs_generate16=p5["vs_generate16"], P5_identical=p5["identical"],
-                       P5_peak_fraction=p5["peak_fraction"], P5_ex=p5["ex"])
-        for key in ("P5", "P5_vs_generate16", "P5_identical", "P5_peak_fraction", "P5_ex"): out(f"{key} {figures[key]:.3f}")
-        out(f"P5_peak_tflops {p5['peak_tflops']:.3f}"); out(f"P5_achieved_tflops {p5['achieved_tflops']:.3f}")
-    if gpu or not quick:  # P6: the full Gemma-2B shape on a GPU; a small shape on CPU in the full mode
-        p6 = bench_gemma(n_examples=mode["n_gemma"], gpu=gpu)
-        o, sd = p6["runs"]["ours"], p6["runs"]["seeds"]
-        figures["P6"] = o["tokens_per_s"] / sd["tokens_per_s"]
-        out(f"P6 {figures['P6']:.2f}")
-        out(f"P6_tokens_per_s_ours {o['tokens_per_s']:.1f}"); out(f"P6_tokens_per_s_seeds {sd['tokens_per_s']:.1f}")
-        if o["peak_mem_gb"] is not None: out(f"P6_peak_mem_gb_ours {o['peak_mem_gb']:.2f}"); out(f"P6_peak_mem_gb_seeds {sd['peak_mem_gb']:.2f}")
-        if o["mfu"] is not None: out(f"P6_mfu_ours {o['mfu']:.4f}"); out(f"P6_mfu_seeds {sd['mfu']:.4f}")
-        details["P6"] = p6
+    _bench_p7(mode, out, figures, details)   # every Spider dev question with the default model, in both modes
+    if gpu or not quick: _bench_p6(mode, gpu, out, figures, details)  # the full Gemma-2B shape on a GPU; a small one on CPU
     details.update(mode=mode, precision=pick_precision().name, quick=quick)
     return dict(figures=figures, details=details)

@@ -135,6 +135,7 @@ def _positive(s:str)->int:
     if v < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {s}")
     return v
 
+# %% ../nbs/09_cli.ipynb #e618ecbe
 def build_parser()->argparse.ArgumentParser:
     "The `text2sql-ft` argument parser."
     p = argparse.ArgumentParser(prog="text2sql-ft", description="Fine-tune and evaluate small text-to-SQL models.")
@@ -178,6 +179,7 @@ def build_parser()->argparse.ArgumentParser:
     be.add_argument("--out", default="outputs/bench.json", help="where the figures and details are written")
     return p
 
+# %% ../nbs/09_cli.ipynb #4a63ab62
 def main(argv:list=None)->int:
     "Entry point of the `text2sql-ft` command."
     argv = sys.argv[1:] if argv is None else list(argv)

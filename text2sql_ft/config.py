@@ -17,6 +17,7 @@ from .assets import DEFAULT_MODEL
 # %% ../nbs/05_config.ipynb #3a4fdd75
 def _f(default, help:str): return field(default=default, metadata={"help": help})
 
+# %% ../nbs/05_config.ipynb #3a09c409
 @dataclass
 class FinetuneConfig:
     "Every setting of a fine-tuning run."
@@ -98,6 +99,7 @@ def _field_types()->dict:
         out[f.name] = args[0] if args else t
     return out
 
+# %% ../nbs/05_config.ipynb #5844d15e
 def problems(self:FinetuneConfig)->list:
     "What is wrong with this config, one message per field."
     types = _field_types()  # values set from Python are not coerced: a wrong type is reported, not compared
@@ -137,6 +139,7 @@ def check(self:FinetuneConfig)->FinetuneConfig:
     if ps := problems(self): raise ValueError("invalid fine-tuning config:\n  - " + "\n  - ".join(ps))
     return self
 
+# %% ../nbs/05_config.ipynb #71410d18
 FinetuneConfig.problems, FinetuneConfig.check = problems, check
 
 # %% ../nbs/05_config.ipynb #5e08855b
@@ -170,6 +173,7 @@ def config_from_dict(d:dict, source:str="config")->FinetuneConfig:
     try: return FinetuneConfig(**{k: _coerce(k, v, types[k]) for k, v in d.items()})
     except ValueError as e: raise ValueError(f"{source}: {e}") from None
 
+# %% ../nbs/05_config.ipynb #4ce531bc
 def from_yaml(path:Path)->FinetuneConfig:
     "Read a config written by `to_yaml` (or by hand)."
     import yaml

@@ -151,6 +151,7 @@ def schema_from_spider(entry:dict)->Schema:
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ValueError(f"tables.json entry {entry.get('db_id', '?')!r}: {type(e).__name__}: {e}") from None
 
+# %% ../nbs/01_data.ipynb #c84e7b30
 def load_tables(path:Path)->dict[str,Schema]:
     "All schemas of a Spider/BIRD `tables.json`, by db_id."
     path = Path(path)
@@ -215,6 +216,7 @@ def _references(table:str, cols:list, ref:exp.Reference)->list:
     if isinstance(target, exp.Schema): return [ForeignKey(table, c, target.this.name, rc.name) for c, rc in zip(cols, target.expressions)]
     return [ForeignKey(table, c, target.name, None) for c in cols]
 
+# %% ../nbs/01_data.ipynb #bbfd1cb2
 def _resolve_pk_refs(tables:list, fks:list)->list:
     "Fill in `ref_column` for foreign keys written `REFERENCES t` (meaning t's primary key)."
     out = []
@@ -304,6 +306,7 @@ def _examples(rows:Iterable, source:str, schemas:dict, strict:bool,
     if bad: warnings.warn(f"skipped {len(bad)} bad row(s) of {source}, first: {bad[0]} (see .skipped)")
     return Examples(good, bad)
 
+# %% ../nbs/01_data.ipynb #3e178511
 def _db_path_of(schemas:dict, db_id:str)->Optional[Path]:
     return getattr(schemas, "db_paths", {}).get(db_id)
 

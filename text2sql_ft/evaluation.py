@@ -96,6 +96,7 @@ def _is_agg(e)->bool:
     e = e.this if isinstance(e, (exp.Alias, exp.Ordered)) else e
     return isinstance(e, _AGGS)
 
+# %% ../nbs/06b_evaluation.ipynb #146be6c6
 def hardness(sql:str)->Optional[str]:
     "Spider hardness of `sql` (easy, medium, hard, extra), or None when it does not parse."
     try: tree = sqlglot.parse_one(sql, read="sqlite")
@@ -234,6 +235,7 @@ def save_report(rows:list, summary:dict, out_dir:Path, extra:dict=None)->dict:
     plot_by_hardness(summary).savefig(paths["plot"], dpi=100)
     return paths
 
+# %% ../nbs/06b_evaluation.ipynb #ea7385a4
 @dataclass
 class EvalReport:
     "Rows, summary and file paths of one evaluation."

@@ -74,6 +74,7 @@ def _one_statement(sql:str)->tuple:
     if not sqlite3.complete_statement(s + ";"): return None, "error", "incomplete statement: an unterminated string, identifier or comment"
     return s, None, None
 
+# %% ../nbs/06_execution.ipynb #224d813c
 def _single_statement(sql:str)->Optional[str]:
     "`sql` without comments and its trailing `;`, or None when it is not exactly one complete statement."
     return _one_statement(sql)[0]
@@ -111,6 +112,7 @@ def _run(con, stmt:str, max_rows:int, max_bytes:int, done):
         if size > max_bytes: return done("too_large", error=f"more than {max_bytes:,} bytes in the result")
     return done("ok", rows=rows, columns=[d[0] for d in cur.description or []])
 
+# %% ../nbs/06_execution.ipynb #9ed40339
 def execute_sql(db_path:Path,              # SQLite file; opened read-only, never created
                 sql:str,                   # one statement (untrusted)
                 timeout:float=5.0,         # wall-clock seconds before the statement is aborted
@@ -171,6 +173,7 @@ def _canonical_match(gold:list, pred:list, cands:list, order_matters:bool)->bool
     g, p = canon(gold, list(classes.values())), canon(pred, list(classes))
     return g == p if order_matters else Counter(g) == Counter(p)
 
+# %% ../nbs/06_execution.ipynb #d8fc39fb
 def results_match(gold:list,              # rows of the gold query
                   pred:list,              # rows of the prediction
                   order_matters:bool,     # True when gold has ORDER BY

@@ -222,6 +222,7 @@ def batch_order(ids:list, plen:list)->list[int]:
     "The order prompts are generated in: each prefix group together, shortest suffix first."
     return sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
 
+# %% ../nbs/05c_generation.ipynb #d5e7c906
 def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar)->list[str]:
     "Shared prefixes, shedding rows (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids

@@ -71,6 +71,7 @@ def _probe_ids(vocab_size:int):
     g = torch.Generator().manual_seed(0)
     return torch.randint(0, vocab_size, (2, 24), generator=g)
 
+# %% ../nbs/04_lora.ipynb #d58fdbaf
 def merge_adapter(base,                # a model folder / Hub id / "offline", or a loaded 16/32-bit model
                   adapter_dir:Path,    # a saved PEFT adapter
                   out_dir:Path,        # where the merged model is written (must not exist yet)

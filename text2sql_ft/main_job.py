@@ -179,6 +179,7 @@ def _rows(r:dict)->str:
     rows = r.get("train_rows", r["n_train"])
     return f"(as {rows} rows sharing their schema prefix) " if rows != r["n_train"] else ""
 
+# %% ../nbs/08_main_job.ipynb #400f125c
 def format_report(r:dict, prepared_s:float=0.0)->str:
     "What `text2sql-ft run` prints at the end: the table, what was trained and scored, and the wall time split."
     s = r["seconds"]

@@ -161,6 +161,7 @@ def _count_where(g):
     sql, en = g.cond(w)
     return f"SELECT count(*) FROM {_q(t)} WHERE {sql}", g.say(f"How many {g.T(t)} have {en}?", f"Count the {g.T(t)} with {en}.")
 
+# %% ../nbs/06c_synthetic_pairs.ipynb #4caedfec
 def _two_cols_where(g):
     t = g.table(); w = g.col(t, values=True); a = g.col(t, key=False, but=(w,)); b = a and g.col(t, key=False, but=(w, a))
     if not (w and b): return None
@@ -196,6 +197,7 @@ def _group_agg(g):
     return (f"SELECT {_q(c.name)}, {f}({_q(n.name)}) FROM {_q(t)} GROUP BY {_q(c.name)}",
             f"For each {g.C(c)}, what is the {_AGG[f]} {g.C(n)} of {g.T(t)}?")
 
+# %% ../nbs/06c_synthetic_pairs.ipynb #e4aa7b28
 def _superlative(g):
     t = g.table(); n = g.col(t, "number", key=False); c = g.col(t, key=False, but=(n,))
     if not (n and c): return None
@@ -251,6 +253,7 @@ def _join_group(g):
     return (f"SELECT T2.{_q(b.name)}, count(*) FROM {_join(fk)} GROUP BY T1.{_q(fk.column)}",
             f"For each {g.T(fk.ref_table)}, show its {g.C(b)} and the number of {g.T(fk.table)} it has.")
 
+# %% ../nbs/06c_synthetic_pairs.ipynb #dcb62202
 def _join_top(g):
     fk = _fk(g)
     if not fk: return None
@@ -287,6 +290,7 @@ def _set_op(g):
     return (f"{left} {op} {right}",
             f"Which {g.C(c)} belong to {g.T(t)} with {g.C(w)} {v1} {word} to {g.T(t)} with {g.C(w)} {v2}?")
 
+# %% ../nbs/06c_synthetic_pairs.ipynb #6ef4d6d4
 def _join_where_top(g):
     fk = _fk(g)
     if not fk: return None

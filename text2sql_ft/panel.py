@@ -35,6 +35,7 @@ def _widgets()->dict:
         max_length=w(W.IntText, "max length (tokens)"), seed=w(W.IntText, "seed"),
         save_steps=w(W.IntText, "save every N steps"), eval_steps=w(W.IntText, "eval every N steps"))
 
+# %% ../nbs/05b_panel.ipynb #99933c2c
 class LossPlot:
     "A `TrainerCallback` that redraws training and held-out loss in an ipywidgets Output as logs arrive."
     def __init__(self, out=None):
@@ -68,6 +69,7 @@ GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_styl
           "optimisation": ["learning_rate", "train_batch_size", "grad_accum_steps", "max_length"],
           "schedule & outputs": ["num_epochs", "max_steps", "save_steps", "eval_steps", "seed", "output_name"]}
 
+# %% ../nbs/05b_panel.ipynb #ee7ad8b9
 class ConfigPanel:
     "Widgets bound to a `FinetuneConfig`, in tabs, with validation, Save config, Train and a live loss plot."
     def __init__(self, config:FinetuneConfig=None, yaml_path:Path=None):
@@ -126,6 +128,7 @@ class ConfigPanel:
         from IPython.display import display
         display(self.widget)
 
+# %% ../nbs/05b_panel.ipynb #84bc5d35
 def config_panel(config:FinetuneConfig=None, yaml_path:Path=None)->ConfigPanel:
     "A widget panel editing `config` (display it as the last expression of a cell)."
     return ConfigPanel(config, yaml_path)

@@ -166,6 +166,7 @@ class MemoryEstimate:
         return (f"expected peak {gb(self.total)} = (weights {gb(self.weights)} + LoRA and Adam {gb(self.trainable)} + "
                 f"activations {gb(self.activations)} + logits {gb(self.logits)}) x {self.overhead}")
 
+# %% ../nbs/03_quantization.ipynb #8673eb1a
 def estimate_training_memory(cfg,                # the model's transformers config
                              quant:str,          # nf4, int8 or none
                              precision:str,      # fp32, bf16 or fp16: what unquantized weights and activations are in

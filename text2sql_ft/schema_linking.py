@@ -152,6 +152,7 @@ class LinkingReport:
                   f"{self.sql['schema_chars_reduced']:.0f} schema characters per prompt)")
         return s
 
+# %% ../nbs/07_schema_linking.ipynb #5fda8611
 def evaluate_linking(model, tokenizer, examples:list,
                      sql_model=None,            # a model that writes SQL (e.g. base + SQL adapter); None: linking only
                      out_dir:Path=None,         # where linking.json goes (None: not saved)

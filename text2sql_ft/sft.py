@@ -43,6 +43,7 @@ def held_out_examples(config:FinetuneConfig)->list:
     "The held-out examples a run is scored on: `eval_limit` of the test side, sampled across its databases."
     return sample(load_examples(config.dataset_id, "test", config.test_fraction, config.seed), config.eval_limit, config.seed)
 
+# %% ../nbs/05a_sft.ipynb #62226682
 def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     "Split by database, sample, tokenize, preflight, and build `datasets.Dataset`s."
     from datasets import Dataset
@@ -101,6 +102,7 @@ def sft_args(config:FinetuneConfig, precision=None, progress:bool=True):
         train_sampling_strategy="random" if config.share_prefix else "group_by_length",
         dataloader_num_workers=0, disable_tqdm=not progress, push_to_hub=False)
 
+# %% ../nbs/05a_sft.ipynb #fbebb0ca
 def memory_preflight(config:FinetuneConfig, data:Prepared, precision)->str:
     "The expected peak memory of training `config` on `data` against what the device has; `DoesNotFit` when it won't fit."
     from transformers import AutoConfig
@@ -114,6 +116,7 @@ def _last_checkpoint(output_dir:Path)->Optional[str]:
     from transformers.trainer_utils import get_last_checkpoint
     return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
 
+# %% ../nbs/05a_sft.ipynb #2ca48a31
 def train(config:FinetuneConfig,   # the run
           callbacks:list=None,     # extra `TrainerCallback`s (the widget panel's live plot, ...)
           progress:bool=True,      # progress bar
@@ -154,6 +157,7 @@ def train(config:FinetuneConfig,   # the run
     if config.hub_repo and trainer.is_world_process_zero(): push_adapter(adapter, config.hub_repo)
     return result
 
+# %% ../nbs/05a_sft.ipynb #eb14fb1b
 def adapt_model(model, config:FinetuneConfig, precision)->tuple:
     "`(model, peft_config)` for `SFTTrainer`: eager attention on a CPU; LoRA adapters in bf16 where `precision` says so."
     if model.device.type == "cpu" and getattr(model.config, "_attn_implementation", None) == "sdpa":
@@ -192,6 +196,7 @@ def _unwrapped(model):
     "The transformers model inside a PEFT wrapper (or `model` itself)."
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
+# %% ../nbs/05a_sft.ipynb #f545a01a
 def _targets(spec:str):
     return spec if spec == "all-linear" else [s.strip() for s in spec.split(",") if s.strip()]
 
@@ -222,6 +227,7 @@ def _real_tokens(mask):
     "Tokens that are not padding: a 2D mask's ones, or a packed 4D mask's tokens that see themselves."
     return mask.sum() if mask.ndim == 2 else (mask[:, 0].diagonal(dim1=1, dim2=2) == 0).sum()
 
+# %% ../nbs/05a_sft.ipynb #9794e4f4
 @functools.cache
 def _completion_trainer_cls():
     from trl import SFTTrainer

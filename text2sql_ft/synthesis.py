@@ -52,6 +52,7 @@ def literal_values(schema:Schema, sql:str)->dict[tuple,set]:
     "Constants that `sql` compares each (table, column) of `schema` with, plus neighbours of range bounds."
     return _literals(schema, sql)[0]
 
+# %% ../nbs/06a_synthesis.ipynb #1afc7e9f
 def _literals(schema:Schema, sql:str)->tuple[dict,dict]:
     "(all constants per column, one value per column that satisfies the query's comparison)."
     try: tree = sqlglot.parse_one(sql, read="sqlite")
@@ -101,6 +102,7 @@ def _filler(kind:str, column:str, n:int, numeric_lits:list, rng:random.Random)->
     else: choices = [f"{column} {rng.randint(1, 3 * pool)}" for _ in range(pool)]
     return [rng.choice(choices) for _ in range(n)]
 
+# %% ../nbs/06a_synthesis.ipynb #80c37f05
 def _column_values(n:int, kind:str, column:str, unique:bool, parent:Optional[list], lits:set, rng:random.Random,
                    null_rate:float)->list:
     "`n` values for one column (fewer when `unique` and the parent has fewer distinct values)."
@@ -148,6 +150,7 @@ def _plan_rows(plants:list, sizes:dict, rng:random.Random)->dict:
             for c, v in cols.items(): plan[(t, c)][row] = v
     return plan
 
+# %% ../nbs/06a_synthesis.ipynb #b468794a
 def _table_rows(schema:Schema, lits:dict, plants:list, sizes:dict, rng:random.Random, null_rate:float)->dict[str,list]:
     "Rows for every table: {table name: [row tuples]}."
     refs = _references(schema)
@@ -197,6 +200,7 @@ def safe_name(name:str)->str:
     s = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".")[:80] or "db"
     return s if s == name else f"{s}-{hashlib.sha256(str(name).encode()).hexdigest()[:8]}"
 
+# %% ../nbs/06a_synthesis.ipynb #f9e7f86d
 def synthesize_databases(schema:Schema,          # tables, types and keys to respect
                          gold_queries:list,      # SQL whose constants the rows must contain
                          k:int=3,                # number of databases

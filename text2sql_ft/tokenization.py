@@ -121,6 +121,7 @@ class PreflightReport:
         return (f"{len(self.kept)} examples kept, {len(self.dropped)} dropped as longer than {self.max_length} tokens "
                 f"(longest: {self.longest})")
 
+# %% ../nbs/02_tokenization.ipynb #f4a405c1
 def preflight(tokenizer,              # the tokenizer the dataset was built with
               dataset:list,           # dicts with input_ids and labels (from `tokenize_example`)
               max_length:int,         # longest example to keep

@@ -48,6 +48,7 @@ def toy_tokenizer(template:str="chatml", # "chatml" (pad == eos, like SmolLM2), 
                                        chat_template=GEMMA_TEMPLATE, additional_special_tokens=["<end_of_turn>"])
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<|endoftext|>")
 
+# %% ../nbs/00b_toy.ipynb #57d9b983
 def toy_model(tokenizer,              # sets the vocabulary size and special token ids
               hidden_size:int=64, num_layers:int=2, num_heads:int=4,
               seed:int=0,             # same seed, same weights
