@@ -234,9 +234,9 @@ MODES = {"quick": dict(n_train=32, n_prompts=32, max_new_tokens=64, n_gemma=32, 
          "full": dict(n_train=128, n_prompts=64, max_new_tokens=96, n_gemma=64, n_reference=96)}
 
 # %% ../nbs/10_bench.ipynb #de2b613a
-def _bench_p7(mode:dict, out, figures:dict, details:dict):
+def _bench_p7(mode:dict, out, figures:dict, details:dict, model_name:str=None):
     "P7: score all of Spider dev with the default model (a few minutes on a CPU); print and record its lines."
-    p7 = details["P7"] = bench_scoring(n_reference=mode["n_reference"])
+    p7 = details["P7"] = bench_scoring(model_name, n_reference=mode["n_reference"])
     figures.update(P7=p7["seconds"], P7_vs_generate16=p7["vs_generate16"], P7_identical=p7["identical"],
                    P7_peak_fraction=p7["peak_fraction"], P7_ex=p7["ex"])
     for key in ("P7", "P7_vs_generate16", "P7_identical", "P7_peak_fraction", "P7_ex"): out(f"{key} {figures[key]:.3f}")
@@ -253,7 +253,9 @@ def _bench_p6(mode:dict, gpu:bool, out, figures:dict, details:dict):
     if o["mfu"] is not None: out(f"P6_mfu_ours {o['mfu']:.4f}"); out(f"P6_mfu_seeds {sd['mfu']:.4f}")
 
 # %% ../nbs/10_bench.ipynb #4c23c2d3
-def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optional[bool]=None)->dict:
+def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optional[bool]=None,
+              scoring_model:str=None,  # P7's model (default: the project's default model)
+             )->dict:
     "Measure P1-P4, P7 (and P6) and print `NAME value` lines; returns the figures and details."
     import torch
     from transformers import AutoTokenizer
@@ -284,7 +286,7 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
     p3 = bench_gold_execution()
     figures["P3"] = p3["seconds"]; out(f"P3 {p3['seconds']:.2f}"); details["P3"] = p3
     figures["P4"] = bench_footprint(model_name); out(f"P4 {figures['P4']:.3f}")
-    _bench_p7(mode, out, figures, details)   # every Spider dev question with the default model, in both modes
+    _bench_p7(mode, out, figures, details, scoring_model)   # every Spider dev question with the default model, in both modes
     if gpu or not quick: _bench_p6(mode, gpu, out, figures, details)  # the full Gemma-2B shape on a GPU; a small one on CPU
     details.update(mode=mode, precision=pick_precision().name, quick=quick)
     return dict(figures=figures, details=details)

@@ -117,7 +117,7 @@ def run_main(argv:list)->str:
 def run_bench_cli(args)->dict:
     import json, platform
     from text2sql_ft.bench import run_bench
-    res = run_bench(quick=args.quick, model_name=args.model, out=lambda line: print(line, flush=True))
+    res = run_bench(quick=args.quick, model_name=args.model, out=lambda line: print(line, flush=True), scoring_model=args.scoring_model)
     res["machine"] = dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(), python=platform.python_version())
     out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp"); tmp.write_text(json.dumps(res, indent=1, default=str)); os.replace(tmp, out)
@@ -176,6 +176,7 @@ def build_parser()->argparse.ArgumentParser:
     be = sub.add_parser("bench", help="P1-P4: our training and evaluation against the seeds' recipe, as ratios")
     be.add_argument("--quick", action="store_true", help="fewer examples and prompts (under 5 minutes on 2 CPU cores)")
     be.add_argument("--model", default="smollm2-135m", help="P1-P4's model: " + MODEL_HELP.replace("the default", "the default elsewhere"))
+    be.add_argument("--scoring_model", default=None, help="P7's model, scored on all of Spider dev (default: the project's default model)")
     be.add_argument("--out", default="outputs/bench.json", help="where the figures and details are written")
     return p
 
