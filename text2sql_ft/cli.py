@@ -47,11 +47,17 @@ def run_evaluate(args)->str:
     return f"{rep}\n{len(examples)} examples in {rep.seconds:.0f}s; saved {saved}"
 
 # %% ../nbs/09_cli.ipynb #3124dd16
+def _end_distributed():
+    "Destroy the process group a multi-process run (torchrun) created, so each process exits cleanly instead of aborting."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
 def run_train(argv:list)->str:
     from text2sql_ft.config import parse_config
     from text2sql_ft.sft import train
     cfg = parse_config(argv)
-    res = train(cfg)
+    try: res = train(cfg)
+    finally: _end_distributed()
     last = res.losses()
     resumed = f" (resumed from {res.resumed_from})" if res.resumed_from else ""
     return (f"adapter: {res.adapter_dir}{resumed}\nsteps: {max(last) if last else 0}, last training loss: "
