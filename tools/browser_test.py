@@ -40,7 +40,7 @@ def _not_blank(png:Path)->bool:
 
 def main()->int:
     from selenium import webdriver
-    from selenium.common.exceptions import ElementNotInteractableException
+    from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
@@ -67,11 +67,12 @@ def main()->int:
         driver.get(f"http://127.0.0.1:{port}/lab/tree/panel.ipynb?token={token}")
         # ready = the first cell's editor can be clicked and the status bar says the kernel is idle (on a busy machine
         # the cells exist in the page well before the notebook is shown and its kernel has started)
-        editor = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .jp-InputArea-editor")))
+        first_editor = (By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .jp-InputArea-editor")
+        wait.until(EC.element_to_be_clickable(first_editor))
         wait.until(lambda d: re.search(r"\|\s*Idle\b", d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text))
-        for attempt in range(10):
-            try: editor.click(); break
-            except ElementNotInteractableException: time.sleep(1)
+        for attempt in range(20):  # found afresh each time: JupyterLab may re-render the cell after it first appears
+            try: driver.find_element(*first_editor).click(); break
+            except (ElementNotInteractableException, StaleElementReferenceException): time.sleep(1)
         for _ in NOTEBOOK_CELLS: driver.switch_to.active_element.send_keys(Keys.SHIFT, Keys.ENTER); time.sleep(1)
         wait.until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Save config')]")))
         check("the panel renders with its tabs", bool(driver.find_elements(By.XPATH, "//*[contains(@class,'lm-TabBar-tab')][contains(., 'LoRA')]")))
