@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_bench.ipynb #09979827
 from __future__ import annotations
-import functools, math, tempfile, time
+import math, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .config import FinetuneConfig
 from .data import load_examples
-from .tokenization import add_special_tokens_for, collate, pack_shared_prefix, prompt_and_completion, tokenize_example
+from .tokenization import add_special_tokens_for, prompt_and_completion, tokenize_example
 
 # %% auto #0
 __all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'seed_features', 'sql_loss', 'TrainRun', 'bench_training',
@@ -53,17 +53,17 @@ class TrainRun:
 def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held_out, model_name)->TrainRun:
     from datasets import Dataset
     from text2sql_ft.quantization import load_model
-    from text2sql_ft.sft import adapt_model, config_lora, sft_args
+    from text2sql_ft.sft import adapt_model, config_lora, sft_args, training_collator, training_rows
     from transformers import set_seed
     set_seed(config.seed)
     args = sft_args(config, precision, progress=False)
     args.eval_strategy, args.save_strategy, args.report_to = "no", "no", []
     if name == "seeds": args.train_sampling_strategy, args.per_device_train_batch_size = "random", config.train_batch_size
-    rows = pack_shared_prefix(features, config.train_batch_size, config.max_length) if name == "ours" and config.share_prefix else features
+    rows = training_rows(features, config) if name == "ours" else features
     model = load_model(model_name, config.quant, precision)
     if name == "seeds": peft_config = config_lora(config)
     else: model, peft_config = adapt_model(model, config, precision)  # ours: CPU attention and adapter dtype as `train` does
-    collator = functools.partial(collate, pad_id=tokenizer.pad_token_id, dtype=model.dtype) if rows is not features else None
+    collator = training_collator(tokenizer, model) if name == "ours" else None
     trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=peft_config, data_collator=collator)
     import torch

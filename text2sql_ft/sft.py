@@ -17,9 +17,9 @@ from .quantization import (available_memory, check_fits, estimate_training_memor
 from .tokenization import collate, pack_shared_prefix, preflight, tokenize_example
 
 # %% auto #0
-__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'rows_per_step', 'TrainResult', 'sft_args',
-           'memory_preflight', 'train', 'adapt_model', 'compile_layers', 'config_lora', 'add_completion_head',
-           'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
+__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'training_rows', 'training_collator', 'rows_per_step',
+           'TrainResult', 'sft_args', 'memory_preflight', 'train', 'adapt_model', 'compile_layers', 'config_lora',
+           'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -31,7 +31,6 @@ class Prepared:
     held_out:list             # held-out Examples (for EX/TS after training)
     dropped:int               # examples over max_length, dropped
     tokens:int                # non-pad tokens in the training examples
-    computed:int = 0          # tokens the model runs per epoch: fewer than `tokens` when examples share a prefix
 
 def sample(examples:list, limit:Optional[int], seed:int)->list:
     "A seeded random `limit` of `examples` (all of them, shuffled, when `limit` is None): files are ordered by database."
@@ -60,9 +59,17 @@ def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     tr = preflight(tokenizer, tok(train_ex), config.max_length)
     ev = preflight(tokenizer, tok(held_out[:config.eval_loss_examples]), config.max_length)  # the loss curve's sample
     if not tr.kept: raise ValueError(f"no training example fits max_length={config.max_length} (longest: {tr.longest})")
-    rows = pack_shared_prefix(tr.kept, config.train_batch_size, config.max_length) if config.share_prefix else tr.kept
-    return Prepared(Dataset.from_list(rows), Dataset.from_list(ev.kept) if ev.kept else None, train_ex, held_out,
-                    len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept), sum(len(r["input_ids"]) for r in rows))
+    return Prepared(Dataset.from_list(training_rows(tr.kept, config)), Dataset.from_list(ev.kept) if ev.kept else None,
+                    train_ex, held_out, len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept))
+
+def training_rows(features:list, config:FinetuneConfig)->list:
+    "What the trainer iterates over: rows of examples sharing a prefix with `share_prefix`, else the examples."
+    return pack_shared_prefix(features, config.train_batch_size, config.max_length) if config.share_prefix else features
+
+def training_collator(tokenizer, model):
+    "Our collator: packed rows get a 4D mask in the model's dtype, plain examples are right-padded."
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return functools.partial(collate, pad_id=pad_id, dtype=model.dtype if model.dtype.is_floating_point else None)
 
 def rows_per_step(config:FinetuneConfig)->int:
     "Dataset rows in one device batch: one packed row (itself up to `train_batch_size` examples), or that many examples."
@@ -136,11 +143,9 @@ def train(config:FinetuneConfig,   # the run
     if config.share_prefix and model.config._attn_implementation not in ("eager", "sdpa"):
         raise ValueError(f"share_prefix needs eager or sdpa attention (a 4D mask), but the model uses "
                          f"{model.config._attn_implementation!r}: set share_prefix=False")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    mask_dtype = model.dtype if model.dtype.is_floating_point else None
     trainer = CompletionSFTTrainer(model=model, args=sft_args(config, precision, progress), train_dataset=data.train,
                          eval_dataset=data.eval, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
-                         data_collator=functools.partial(collate, pad_id=pad_id, dtype=mask_dtype))
+                         data_collator=training_collator(tokenizer, model))
     if config.compile_layers: compile_layers(trainer.model)
     resume = _last_checkpoint(out)
     config.to_yaml(out/"config.yaml")
