@@ -103,3 +103,21 @@ def test_token_never_written(tmp_path, toy_dir):
     leaks = [str(p) for p in files if token.encode() in p.read_bytes()]
     assert leaks == [], leaks
     for proc in (tr, ev): assert token not in proc.stdout + proc.stderr
+
+def test_cli_rl_on_top_of_sft(tmp_path, toy_dir):
+    "`text2sql-ft rl`: a GRPO step on top of a CLI-trained SFT adapter; `evaluate` merges both; DPO without pairs says why."
+    sft = run_cli("train", "--model_name", str(toy_dir), "--output_name", str(tmp_path/"sft"), "--train_limit", "8",
+                  "--max_steps", "1", "--eval_loss_examples", "2", "--report_to", "none")
+    assert sft.returncode == 0, sft.stderr[-3000:]
+    common = ["--model_name", str(toy_dir), "--adapter", str(tmp_path/"sft"/"adapter"), "--train_limit", "4", "--max_steps", "1",
+              "--train_batch_size", "2", "--num_generations", "2", "--report_to", "none"]
+    rl = run_cli("rl", "--method", "grpo", "--output_name", str(tmp_path/"grpo"), *common)
+    assert rl.returncode == 0, rl.stderr[-3000:]
+    assert "grpo on top of" in rl.stdout and (tmp_path/"grpo"/"adapter"/"stacked_on.json").exists(), rl.stdout
+    ev = run_cli("evaluate", "--adapter", str(tmp_path/"grpo"/"adapter"), "--limit", "2", "--max_new_tokens", "4",
+                 "--retry_samples", "0", "--out_dir", str(tmp_path/"eval"), "--quiet")
+    assert ev.returncode == 0 and "2 examples" in ev.stdout, ev.stderr[-3000:]
+    dpo = run_cli("rl", "--method", "dpo", "--output_name", str(tmp_path/"dpo"), *common)
+    assert dpo.returncode == 1 and "no DPO pairs" in dpo.stderr and "Traceback" not in dpo.stderr, dpo.stderr[-3000:]
+    bad = run_cli("rl", "--method", "ppo", "--output_name", str(tmp_path/"x"), *common)
+    assert bad.returncode == 1 and "method must be one of" in bad.stderr, bad.stderr[-3000:]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError
 from .data import DataError, Example, load_examples, schema_from_ddl, schema_from_sqlite
+from .config import FinetuneConfig
 from .main_job import MAIN_JOB, finetune_and_evaluate, format_report, load_model_for_eval, prepare, report_prepared
 
 # %% auto #0
-__all__ = ['MODEL_HELP', 'run_evaluate', 'run_train', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
+__all__ = ['MODEL_HELP', 'run_evaluate', 'run_train', 'run_rl', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
            'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #49f929d3
@@ -30,9 +31,10 @@ def _check_out_dir(out_dir:str)->Path:
 
 def run_evaluate(args)->str:
     from text2sql_ft.evaluation import evaluate
+    from text2sql_ft.sft import sample
     _check_out_dir(args.out_dir)
-    examples = load_examples(args.data, args.split, args.test_fraction, args.seed)
-    if args.limit: examples = examples[:args.limit]
+    # shuffled with the seed, as the main job orders its held-out set: the same batches, so the same replies
+    examples = sample(load_examples(args.data, args.split, args.test_fraction, args.seed), args.limit, args.seed)
     if args.sql_adapter and args.task_type != "schema": raise ValueError("--sql_adapter goes with --task_type schema")
     model, tok = load_model_for_eval(args.model, args.adapter)
     if args.task_type == "schema":
@@ -42,7 +44,8 @@ def run_evaluate(args)->str:
                                style=args.schema_style, k=args.k, seed=args.seed, progress=not args.quiet)
         return f"{rep}\n{len(examples)} examples in {rep.seconds:.0f}s; saved {Path(args.out_dir)/'linking.json'}"
     rep = evaluate(model, tok, examples, out_dir=args.out_dir, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-                   style=args.schema_style, k=args.k, seed=args.seed, progress=not args.quiet)
+                   style=args.schema_style, k=args.k, seed=args.seed, progress=not args.quiet,
+                   retry=args.retry_samples, retry_rounds=args.retry_rounds)
     saved = ", ".join(str(p) for p in rep.paths.values())
     return f"{rep}\n{len(examples)} examples in {rep.seconds:.0f}s; saved {saved}"
 
@@ -62,6 +65,16 @@ def run_train(argv:list)->str:
     resumed = f" (resumed from {res.resumed_from})" if res.resumed_from else ""
     return (f"adapter: {res.adapter_dir}{resumed}\nsteps: {max(last) if last else 0}, last training loss: "
             f"{last[max(last)]:.4f}" if last else f"adapter: {res.adapter_dir}{resumed}")
+
+def run_rl(argv:list)->str:
+    "`text2sql-ft rl`: GRPO or DPO on top of an SFT adapter, with `train`'s config flags."
+    from text2sql_ft.config import parse_config
+    from text2sql_ft.rl import RLArgs, train_rl
+    cfg, a = parse_config(argv, defaults=dict(output_name="outputs/rl"), prog="text2sql-ft rl", extra=RLArgs)
+    try: res = train_rl(cfg, a.adapter, a.method, a.num_generations, a.beta, a.temperature)
+    finally: _end_distributed()
+    return (f"adapter: {res.adapter_dir} ({res.method} on top of {a.adapter}, {res.seconds:.0f}s of training)\n"
+            f"data: {', '.join(f'{k} {v}' for k, v in res.counts.items())}")
 
 # %% ../nbs/09_cli.ipynb #f6c79f17
 class NoSQL(RuntimeError):
@@ -141,6 +154,12 @@ def _positive(s:str)->int:
     if v < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {s}")
     return v
 
+def _count(s:str)->int:
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be a whole number, got {s!r}") from None
+    if v < 0: raise argparse.ArgumentTypeError(f"must be 0 or more, got {s}")
+    return v
+
 # %% ../nbs/09_cli.ipynb #e618ecbe
 def build_parser()->argparse.ArgumentParser:
     "The `text2sql-ft` argument parser."
@@ -157,11 +176,14 @@ def build_parser()->argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=["test", "train", "all"], help="database-disjoint split to score")
     ev.add_argument("--test_fraction", type=_fraction, default=0.2, help="share of examples held out, by database")
     ev.add_argument("--seed", type=int, default=0, help="split and database-synthesis seed")
-    ev.add_argument("--limit", type=_positive, default=None, help="score only the first N examples of the split")
+    ev.add_argument("--limit", type=_positive, default=None, help="score N examples of the split, a seeded sample across its databases")
     ev.add_argument("--batch_size", type=_positive, default=128, help="prompts decoded together (finished rows leave the batch)")
     ev.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on each reply")
     ev.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt (as in training)")
     ev.add_argument("--k", type=_positive, default=3, help="synthesized databases per schema (test-suite accuracy)")
+    ev.add_argument("--retry_samples", type=_count, default=FinetuneConfig.retry_samples, help="execution-guided: where a greedy "
+                    "query does not run, sample this many and keep the first that runs (0: greedy only; as the main job scores)")
+    ev.add_argument("--retry_rounds", type=_positive, default=FinetuneConfig.retry_rounds, help="rounds of --retry_samples candidates")
     ev.add_argument("--out_dir", default="outputs/eval", help="where eval.json, eval.csv and the plot go")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     pr = sub.add_parser("predict", help="SQL for one question against a schema or an SQLite file")
@@ -179,6 +201,7 @@ def build_parser()->argparse.ArgumentParser:
     sy.add_argument("--out", required=True, help="JSONL file to write (what load_jsonl and --data jsonl:FILE read)")
     sy.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
+    sub.add_parser("rl", help="GRPO or DPO with execution rewards on top of an SFT adapter (flags: text2sql-ft rl --help)", add_help=False)
     be = sub.add_parser("bench", help="P1-P4: our training and evaluation against the seeds' recipe, as ratios")
     be.add_argument("--quick", action="store_true", help="fewer examples and prompts (under 5 minutes on 2 CPU cores)")
     be.add_argument("--model", default="smollm2-135m", help="P1-P4's model: " + MODEL_HELP.replace("the default", "the default elsewhere"))
@@ -194,6 +217,7 @@ def main(argv:list=None)->int:
     try:
         if command == "train": print(run_train(argv[1:])); return 0
         if command == "run": print(run_main(argv[1:])); return 0
+        if command == "rl": print(run_rl(argv[1:])); return 0
         args = build_parser().parse_args(argv)
         if args.command == "evaluate": print(run_evaluate(args))
         elif args.command == "predict": print(run_predict(args))

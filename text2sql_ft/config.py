@@ -53,6 +53,9 @@ class FinetuneConfig:
     extra_train_data:Optional[str] = _f(None, "a JSONL of more training pairs (e.g. from text2sql-ft synth), added to the "
                                         "training split whole; none of its databases may be held out")
     eval_limit:Optional[int] = _f(None, "evaluate on only the first N held-out examples")
+    retry_samples:int = _f(4, "execution-guided scoring: where a greedy query does not run on its database, sample this many "
+                           "candidates and keep the first that runs (0: greedy only)")
+    retry_rounds:int = _f(1, "rounds of retry_samples candidates for the questions still without a query that runs")
     eval_loss_examples:Optional[int] = _f(64, "held-out examples whose loss is logged every eval_steps (None: all)")
     save_steps:int = _f(50, "save a checkpoint every N steps (training resumes from the newest)")
     eval_steps:int = _f(50, "held-out loss every N steps")
@@ -116,6 +119,8 @@ def problems(self:FinetuneConfig)->list:
     need(self.schema_style in SCHEMA_STYLES, f"schema_style must be one of {SCHEMA_STYLES}, got {self.schema_style!r}")
     need(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
     need(self.gen_batch_size >= 1, f"gen_batch_size must be >= 1, got {self.gen_batch_size}")
+    need(self.retry_samples >= 0, f"retry_samples must be >= 0, got {self.retry_samples}")
+    need(self.retry_rounds >= 1, f"retry_rounds must be >= 1, got {self.retry_rounds}")
     need(self.lora_r >= 1, f"lora_r must be >= 1, got {self.lora_r}")
     need(self.lora_alpha > 0, f"lora_alpha must be > 0, got {self.lora_alpha}")
     need(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
@@ -190,23 +195,24 @@ def from_yaml(path:Path)->FinetuneConfig:
 FinetuneConfig.to_yaml, FinetuneConfig.from_yaml = to_yaml, staticmethod(from_yaml)
 
 # %% ../nbs/05_config.ipynb #96c51a03
-def config_parser():
-    "An `HfArgumentParser` whose flags are `FinetuneConfig`'s fields, plus `--config FILE`."
+def config_parser(*extra):
+    "An `HfArgumentParser` whose flags are `FinetuneConfig`'s fields (and those of the `extra` dataclasses), plus `--config FILE`."
     from transformers import HfArgumentParser
-    p = HfArgumentParser(FinetuneConfig)
+    p = HfArgumentParser((FinetuneConfig, *extra))
     p.add_argument("--config", default=None, help="YAML file with settings; flags given on the command line override it")
     return p
 
 def parse_config(argv:list=None,        # command-line words after the sub-command
                  defaults:dict=None,    # defaults that differ from the dataclass's (e.g. the main job's)
                  prog:str=None,         # program name for --help
+                 extra:type=None,       # a dataclass of a sub-command's own flags: then (config, its instance) is returned
                 )->FinetuneConfig:
     "A validated `FinetuneConfig` from `--config FILE` and flag overrides."
-    p = config_parser()
+    p = config_parser(*([extra] if extra else []))
     if prog: p.prog = prog
     if defaults: p.set_defaults(**defaults)
     known, _ = p.parse_known_args(argv)
     if known.config:
         p.set_defaults(**dataclasses.asdict(FinetuneConfig.from_yaml(known.config)))
-    cfg, ns = p.parse_args_into_dataclasses(args=argv)
-    return cfg.check()
+    cfg, *more, ns = p.parse_args_into_dataclasses(args=argv)
+    return (cfg.check(), *more) if extra else cfg.check()

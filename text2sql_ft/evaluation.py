@@ -8,20 +8,20 @@ import csv, json, time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import sqlglot
 from sqlglot import exp
 
-from .generation import extract_sql, generate_replies
+from .generation import extract_sql, generate_replies, sample_replies
 from .execution import ExecResult, execute_sql, has_order_by, results_match
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM
 
 # %% auto #0
 __all__ = ['HARDNESS', 'ERROR_CLASSES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness', 'error_class',
-           'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'format_summary', 'plot_by_hardness',
-           'save_report', 'EvalReport', 'evaluate']
+           'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'execution_guided', 'format_summary',
+           'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
 
 # %% ../nbs/06b_evaluation.ipynb #7da006a3
 def _ws(sql:str)->str: return " ".join((sql or "").split()).rstrip("; ").strip()
@@ -201,6 +201,32 @@ def summarize(rows:list)->dict:
     return dict(**block(rows), **ci, by_hardness={h: block(by[h]) for h in order},
                 errors=dict(Counter(r["error_class"] for r in rows if r["error_class"] != "correct").most_common()))
 
+# %% ../nbs/06b_evaluation.ipynb #f4c99cf2
+def _runs(dbs:dict, e, sql:str, timeout:float)->bool: return execute_sql(dbs[e.db_id][0], sql, timeout).status == "ok"
+
+def execution_guided(examples:list,        # `Example`s
+                     preds:list,           # the greedy SQL, one per example
+                     dbs:dict,             # db_id -> SQLite files (the first is the one a query must run on)
+                     sample:Callable,      # (examples, n, seed) -> `n` replies per example (e.g. `sample_replies` with a model)
+                     n:int=4,              # candidates per round
+                     rounds:int=2,         # rounds of sampling for the questions still without a query that runs
+                     seed:int=0, timeout:float=5.0,
+                    )->tuple[list, list]:
+    "(SQL per example, samples drawn per example): where a prediction does not run, the first sampled candidate that does."
+    preds, tries = list(preds), [0] * len(preds)
+    todo = [i for i, (e, p) in enumerate(zip(examples, preds)) if not _runs(dbs, e, p, timeout)]
+    for r in range(rounds):
+        if not todo: break
+        replies = sample([examples[i] for i in todo], n, seed + r)
+        left = []
+        for i, rs in zip(todo, replies):
+            tries[i] += n
+            ok = next((s for s in map(extract_sql, rs) if _runs(dbs, examples[i], s, timeout)), None)
+            if ok is None: left.append(i)
+            else: preds[i] = ok
+        todo = left
+    return preds, tries
+
 # %% ../nbs/06b_evaluation.ipynb #16827978
 def format_summary(s:dict, title:str="")->str:
     "A plain-text table of a `summarize` result."
@@ -210,6 +236,8 @@ def format_summary(s:dict, title:str="")->str:
     lines += [row(h, b) for h, b in s["by_hardness"].items()]
     if "ex_ci" in s: lines.append("95% interval (all): EX {:.1%} to {:.1%}, TS {:.1%} to {:.1%}".format(*s["ex_ci"], *s["ts_ci"]))
     if s["errors"]: lines.append("misses: " + ", ".join(f"{k} {v}" for k, v in s["errors"].items()))
+    if "greedy" in s: lines.append(f"execution-guided: {s['replaced']} of the {s['retried']} queries that did not run were replaced; "
+                                   f"greedy alone: EX {s['greedy']['ex']:.1%}, TS {s['greedy']['ts']:.1%}")
     return "\n".join(lines)
 
 def plot_by_hardness(s:dict, title:str="Execution accuracy by hardness"):
@@ -248,13 +276,33 @@ class EvalReport:
 def evaluate(model, tokenizer, examples:list,
              out_dir:Path=None,        # where to save eval.json / eval.csv / the plot (None: don't save)
              batch_size:int=128, max_new_tokens:int=128, style:str="ddl", system:Optional[str]=DEFAULT_SYSTEM,
-             k:int=3, seed:int=0, timeout:float=5.0, progress:bool=True)->EvalReport:
-    "Generate SQL for `examples` greedily, score EM/EX/TS by hardness, and save the report."
+             k:int=3, seed:int=0, timeout:float=5.0, progress:bool=True,
+             retry:int=0,              # execution-guided: candidates sampled per round where a greedy query does not run (0: greedy only)
+             retry_rounds:int=2,       # rounds of `retry` candidates
+             temperature:float=0.7,    # the candidates' sampling temperature
+            )->EvalReport:
+    "Generate SQL for `examples` (greedy, then execution-guided where `retry`), score EM/EX/TS by hardness, and save the report."
     t0 = time.time()
     replies = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, style, system, progress)
-    rows = score(examples, [extract_sql(r) for r in replies], k=k, seed=seed, timeout=timeout, replies=replies)
+    dbs, greedy = databases_for(examples, k, seed), [extract_sql(r) for r in replies]
+    preds, tries = greedy, [0] * len(greedy)
+    if retry:
+        sample = lambda exs, n, s: sample_replies(model, tokenizer, exs, n, temperature, seed=s, batch_size=batch_size,
+                                                  max_new_tokens=max_new_tokens, style=style, system=system, progress=progress)
+        preds, tries = execution_guided(examples, greedy, dbs, sample, retry, retry_rounds, seed, timeout)
+    rows = score(examples, preds, dbs, timeout=timeout, replies=replies)
     summary = summarize(rows)
-    settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding="greedy")
+    if retry:
+        changed = [i for i, (p, g) in enumerate(zip(preds, greedy)) if p != g]
+        greedy_rows = list(rows)
+        for i, r in zip(changed, score([examples[i] for i in changed], [greedy[i] for i in changed], dbs, timeout=timeout)):
+            greedy_rows[i] = r
+        for r, gr, g, t in zip(rows, greedy_rows, greedy, tries): r.update(greedy_pred=g, greedy_ex=gr["ex"], samples=t)
+        g = summarize(greedy_rows)
+        summary["greedy"] = dict(ex=g["ex"], ts=g["ts"], ex_ci=g["ex_ci"], ts_ci=g["ts_ci"])
+        summary["retried"], summary["replaced"] = sum(t > 0 for t in tries), len(changed)
+    decoding = f"greedy; where a query does not run, up to {retry_rounds}x{retry} samples at T={temperature}" if retry else "greedy"
+    settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding=decoding)
     seconds = time.time() - t0  # generating and scoring (loading the model is not counted)
     paths = save_report(rows, summary, out_dir, dict(settings=settings, seconds=round(seconds, 3))) if out_dir else {}
     return EvalReport(rows, summary, paths, seconds)

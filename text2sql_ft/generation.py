@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'generate_replies', 'batch_order', 'generate_sql']
+__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'batch_order', 'generate_sql', 'sample_replies']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -127,16 +127,16 @@ def _eos_ids(model, tokenizer)->set:
     return {i for i in [tokenizer.eos_token_id, *ids] if i is not None}
 
 def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_tokens:int,
-                  stop:Optional[Callable], piece:Callable)->list[list[int]]:
-    "Greedy reply tokens for each row of a batch (a row = shared prefix + its own suffix)."
+                  stop:Optional[Callable], piece:Callable, pick:Optional[Callable]=None)->list[list[int]]:
+    "Reply tokens for each row of a batch (a row = shared prefix + its own suffix): greedy, or `pick(logits)` (e.g. a `sampler`)."
     import torch
-    dev = model.device
+    dev, pick = model.device, pick or (lambda logits: logits.argmax(-1))
     with torch.inference_mode():
         cache, mask, logits = _prefill(model, prefixes, suffixes, pad_id)
         rows, gen, text = list(range(len(suffixes))), [[] for _ in suffixes], [""] * len(suffixes)
         pos = mask.sum(-1)   # the position of each row's next token
         for step in range(max_new_tokens):
-            nxt, keep = logits.argmax(-1).tolist(), []
+            nxt, keep = pick(logits).tolist(), []
             for j, (r, t) in enumerate(zip(rows, nxt)):
                 if t in eos: continue
                 gen[r].append(t)
@@ -156,6 +156,23 @@ def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_
             pos = pos + 1
     return gen
 
+# %% ../nbs/05c_generation.ipynb #08bd77dc
+def sampler(temperature:float=0.7, # softmax temperature (> 0)
+            top_p:float=0.95,      # keep the likeliest tokens that together hold this much probability
+            seed:int=0,            # the generator's seed: the same inputs give the same samples
+            top_k:int=50,          # and no more than this many (`model.generate`'s default too)
+           )->Callable:
+    "A `pick` for `_greedy_batch`: logits (rows x vocab) -> one sampled token id per row."
+    import torch
+    gens = {}
+    def pick(logits):
+        g = gens.get(logits.device) or gens.setdefault(logits.device, torch.Generator(logits.device).manual_seed(seed))
+        v, i = logits.float().topk(min(top_k, logits.shape[-1]), -1)   # sorted; 60x faster than sorting 150k logits a row
+        p = torch.softmax(v / temperature, -1)
+        p = p.masked_fill(p.cumsum(-1) - p > top_p, 0)   # past the nucleus (the likeliest token always stays)
+        return i.gather(-1, torch.multinomial(p, 1, generator=g)).squeeze(-1)
+    return pick
+
 # %% ../nbs/05c_generation.ipynb #87724d39
 @contextmanager
 def _contiguous_head_input(model):
@@ -173,7 +190,7 @@ def _plain_cache(model)->bool:
     try: return all(type(l) is DynamicLayer for l in DynamicCache(config=model.config).layers)
     except Exception: return False
 
-def _generate_plain(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, bar)->list[str]:
+def _generate_plain(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, bar, sampling:dict=None)->list[str]:
     "`model.generate` on left-padded batches sorted by length (the reference path)."
     import torch
     order, out = sorted(range(len(texts)), key=lambda i: -len(texts[i])), [None] * len(texts)
@@ -186,7 +203,8 @@ def _generate_plain(model, tokenizer, texts:list, batch_size:int, max_new_tokens
             batch = tokenizer([texts[i] for i in idx], add_special_tokens=add_special_tokens_for(tokenizer), padding=True,
                               return_tensors="pt").to(model.device)
             with torch.inference_mode():
-                gen = model.generate(**batch, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+                gen = model.generate(**batch, **(sampling or dict(do_sample=False)), max_new_tokens=max_new_tokens,
+                                     pad_token_id=tokenizer.pad_token_id)
             for i, row in zip(idx, gen[:, batch["input_ids"].shape[1]:]): out[i] = tokenizer.decode(row, skip_special_tokens=True)
             bar.update(len(idx))
     finally: tokenizer.padding_side, tokenizer.pad_token = old_side, old_pad
@@ -203,18 +221,27 @@ def generate_replies(model, tokenizer,
                      messages:list=None,       # chat messages per example, to use instead of `prompt_messages` (few-shot)
                      stop:Optional[Callable]=statement_done, # reply text -> done? (None: run to EOS or max_new_tokens)
                      engine:str="fast",        # fast (shared prefixes, shedding rows) or generate (plain `model.generate`)
+                     temperature:float=0.0,    # 0: greedy; above 0: sample at this temperature (see `sample_replies`)
+                     top_p:float=0.95,         # nucleus sampling's probability mass, when sampling
+                     seed:int=0,               # the sampling generator's seed
                     )->list[str]:
-    "Greedy replies of `model` to the prompts of `examples`, in input order."
+    "Greedy (or sampled) replies of `model` to the prompts of `examples`, in input order."
+    import torch
     from tqdm.auto import tqdm
     if engine not in ("fast", "generate"): raise ValueError(f"engine must be fast or generate, got {engine!r}")
+    if not 0 <= temperature <= 10: raise ValueError(f"temperature must be between 0 and 10, got {temperature!r}")
     for name, v in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
     messages = messages or [prompt_messages(e, style, system) for e in examples]
     texts = [format_prompt(tokenizer, m) for m in messages]
-    bar = tqdm(total=len(texts), desc="generating", disable=not progress)
+    bar = tqdm(total=len(texts), desc="sampling" if temperature else "generating", disable=not progress)
     with _contiguous_head_input(model):
-        if engine == "generate" or not _plain_cache(model): out = _generate_plain(model, tokenizer, texts, batch_size, max_new_tokens, bar)
-        else: out = _generate_fast(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar)
+        if temperature: torch.manual_seed(seed)  # `model.generate`'s sampling draws from the global generator
+        if engine == "generate" or not _plain_cache(model):
+            sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=50) if temperature else None
+            out = _generate_plain(model, tokenizer, texts, batch_size, max_new_tokens, bar, sampling)
+        else: out = _generate_fast(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar,
+                                   sampler(temperature, top_p, seed) if temperature else None)
     bar.close()
     return out
 
@@ -223,7 +250,7 @@ def batch_order(ids:list, plen:list)->list[int]:
     return sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
 
 # %% ../nbs/05c_generation.ipynb #d5e7c906
-def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar)->list[str]:
+def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar, pick=None)->list[str]:
     "Shared prefixes, shedding rows (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
     plen, eos = shared_prefixes(ids), _eos_ids(model, tokenizer)
@@ -237,7 +264,7 @@ def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
         gen = _greedy_batch(model, [tuple(ids[i][:plen[i]]) for i in idx], [ids[i][plen[i]:] for i in idx], eos, pad_id,
-                            max_new_tokens, stop, piece)
+                            max_new_tokens, stop, piece, pick)
         for i, g in zip(idx, gen): out[i] = tokenizer.decode(g, skip_special_tokens=True)
         bar.update(len(idx))
     return out
@@ -245,3 +272,19 @@ def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:
 def generate_sql(model, tokenizer, examples:list, batch_size:int=128, **kwargs)->list[str]:
     "Greedy SQL for each example (see `generate_replies`), extracted from the replies."
     return [extract_sql(r) for r in generate_replies(model, tokenizer, examples, batch_size, **kwargs)]
+
+# %% ../nbs/05c_generation.ipynb #72133a56
+def sample_replies(model, tokenizer, examples:list,
+                   n:int=4,                # replies per example
+                   temperature:float=0.7,  # softmax temperature (> 0)
+                   top_p:float=0.95,       # nucleus mass
+                   seed:int=0,             # sampling seed
+                   **kwargs,               # `generate_replies`' other arguments (batch_size, max_new_tokens, style, ...)
+                  )->list[list[str]]:
+    "`n` sampled replies per example, a list per example in input order; the copies of a prompt share its prefix, read once."
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if not temperature > 0: raise ValueError(f"sampling needs a temperature above 0, got {temperature!r}")
+    if kwargs.get("messages"): kwargs["messages"] = [m for m in kwargs["messages"] for _ in range(n)]
+    out = generate_replies(model, tokenizer, [e for e in examples for _ in range(n)],
+                           temperature=temperature, top_p=top_p, seed=seed, **kwargs)
+    return [out[i * n:(i + 1) * n] for i in range(len(examples))]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_lora.ipynb #ff8d3ac0
 from __future__ import annotations
-import os, shutil, tempfile
+import json, os, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from .quantization import Precision, is_4bit, load_model, pick_precision
 
 # %% auto #0
 __all__ = ['MERGE_TOLERANCE', 'lora_config', 'add_lora', 'TrainableReport', 'trainable_report', 'MergeResult', 'merge_adapter',
-           'merged_for_inference']
+           'merged_for_inference', 'adapter_stack']
 
 # %% ../nbs/04_lora.ipynb #e34c739e
 def lora_config(r:int=16,                   # rank of the update
@@ -110,11 +110,21 @@ def merged_for_inference(base,             # a model folder / Hub id / offline n
                          adapter_dir:Path, # a saved PEFT adapter
                          precision=None,   # compute precision to end in (default: `pick_precision()`)
                         ):
-    "A plain model equal to `base` + the adapter, merged in float32 then cast to the compute dtype, for fast generation."
+    "A plain model equal to `base` + the adapter (and those it is stacked on), merged in float32 then cast to the compute dtype."
     import torch
     from peft import PeftModel
-    if not (Path(adapter_dir)/"adapter_config.json").exists(): raise FileNotFoundError(f"no adapter_config.json in {adapter_dir}")
+    stack = adapter_stack(adapter_dir)
     precision = precision or pick_precision()
     model = load_model(base, "none", Precision("fp32", torch.float32, True, "merge in full precision"))
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
-    return merged.to(precision.compute_dtype).eval()
+    for a in stack: model = PeftModel.from_pretrained(model, a).merge_and_unload()
+    return model.to(precision.compute_dtype).eval()
+
+def adapter_stack(adapter_dir:Path)->list[Path]:
+    "The adapters to merge, in order: the ones `adapter_dir` sits on (named by its `stacked_on.json`, as RL writes), then itself."
+    stack = [Path(adapter_dir)]
+    while True:
+        if not (stack[0]/"adapter_config.json").exists(): raise FileNotFoundError(f"no adapter_config.json in {stack[0]}")
+        if not (f := stack[0]/"stacked_on.json").exists(): return stack
+        below = Path(json.loads(f.read_text())["adapter"])
+        if below.resolve() in {p.resolve() for p in stack}: raise ValueError(f"{f}: adapters stacked in a loop at {below}")
+        stack.insert(0, below)

@@ -83,11 +83,12 @@ def load_model_for_eval(model:str=None,   # an offline model's short name, a fol
 # %% ../nbs/08_main_job.ipynb #5e19dbef
 def _ex_summary(s:dict)->dict:
     return dict(em=s["em"], ex=s["ex"], ts=s["ts"], em_raw=s["em_raw"], n=s["n"], ex_ci=s.get("ex_ci"), ts_ci=s.get("ts_ci"),
-                by_hardness={h: dict(ex=b["ex"], ts=b["ts"], em=b["em"], n=b["n"]) for h, b in s["by_hardness"].items()})
+                by_hardness={h: dict(ex=b["ex"], ts=b["ts"], em=b["em"], n=b["n"]) for h, b in s["by_hardness"].items()},
+                **({k: s[k] for k in ("greedy", "retried", "replaced")} if "greedy" in s else {}))
 
 def _pct(ci)->str: return f"[{100*ci[0]:.1f}, {100*ci[1]:.1f}]" if ci else ""
 
-def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None)->str:
+def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None, greedy_lift_ci:tuple=None)->str:
     "A plain-text table of EM/EX/TS before and after fine-tuning, overall (with 95% intervals) and by hardness."
     rows = [("all", base, tuned)] + [(h, base["by_hardness"][h], tuned["by_hardness"].get(h, {})) for h in base["by_hardness"]]
     lines = [f"{'':8}{'n':>5} | {'EM':>6}{'EX':>7}{'TS':>7} (base) | {'EM':>6}{'EX':>7}{'TS':>7} (fine-tuned) | EX lift"]
@@ -98,6 +99,12 @@ def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None)->str:
         lift = f"{100*lift_ci[0]:+.1f} to {100*lift_ci[1]:+.1f} pts" if lift_ci else ""
         lines.append(f"95% interval, all: EX {_pct(base['ex_ci'])} TS {_pct(base['ts_ci'])} (base) | "
                      f"EX {_pct(tuned['ex_ci'])} TS {_pct(tuned['ts_ci'])} (fine-tuned) | {lift}".rstrip(" |"))
+    if base.get("greedy") and tuned.get("greedy"):
+        b, t = base["greedy"], tuned["greedy"]
+        lift = f" | {100*(t['ex']-b['ex']):+.1f} pts" + (f", {100*greedy_lift_ci[0]:+.1f} to {100*greedy_lift_ci[1]:+.1f}" if greedy_lift_ci else "")
+        lines.append(f"greedy alone: EX {b['ex']:.1%} {_pct(b['ex_ci'])} (base) | EX {t['ex']:.1%} {_pct(t['ex_ci'])} (fine-tuned){lift}")
+        lines.append(f"execution-guided: {base['replaced']} of {base['retried']} (base) and {tuned['replaced']} of {tuned['retried']} "
+                     f"(fine-tuned) queries that did not run were replaced by a sampled one that runs")
     return "\n".join(lines)
 
 # %% ../nbs/08_main_job.ipynb #aa0c537b
@@ -153,7 +160,8 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     held_out = held_out_examples(config)
-    kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress)
+    kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress,
+              retry=config.retry_samples, retry_rounds=config.retry_rounds)
     base = evaluate(load_model(config.model_name, "none").eval(), tok, held_out, out_dir=out/"eval_base", **kw)
     result = train(config, progress=progress)
     t1 = time.time()
@@ -164,6 +172,9 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     report = dict(model=config.model_name, base=_ex_summary(base.summary), finetuned=_ex_summary(tuned.summary),
                   ex_lift_ci=list(paired_bootstrap_ci(hits(base, "ex"), hits(tuned, "ex"))),
                   ts_lift_ci=list(paired_bootstrap_ci(hits(base, "ts"), hits(tuned, "ts"))),
+                  **({"greedy_ex_lift_ci": list(paired_bootstrap_ci(hits(base, "greedy_ex"), hits(tuned, "greedy_ex")))} if config.retry_samples else {}),
+                  decoding=(f"execution-guided: greedy, then up to {config.retry_rounds}x{config.retry_samples} samples where a query "
+                            "does not run" if config.retry_samples else "greedy"),
                   wall_s=time.time() - t0, seconds=dict(base_scoring=base.seconds, training=result.seconds,
                   finetuned_scoring=tuned.seconds, load_and_merge=t1 - t0 - base.seconds - result.seconds),
                   train_s=result.seconds, train_tokens_per_s=result.tokens_per_second,
@@ -183,7 +194,7 @@ def _rows(r:dict)->str:
 def format_report(r:dict, prepared_s:float=0.0)->str:
     "What `text2sql-ft run` prints at the end: the table, what was trained and scored, and the wall time split."
     s = r["seconds"]
-    return (f"{before_after_table(r['base'], r['finetuned'], r['ex_lift_ci'])}\n"
+    return (f"{before_after_table(r['base'], r['finetuned'], r['ex_lift_ci'], r.get('greedy_ex_lift_ci'))}\n"
             f"held-out: {r['n_held_out']} examples from {', '.join(r['held_out_dbs'])}; trained on {r['n_train']} examples "
             f"{_rows(r)}from {len(r['train_dbs'])} other databases ({r['train_tokens_per_s']:.0f} example tokens/s)\n"
             f"wall time: {r['wall_s']:.0f}s = base scoring {s['base_scoring']:.0f}s + training {s['training']:.0f}s + "
