@@ -6,13 +6,6 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-@pytest.fixture(scope="module")
-def toy_dir(tmp_path_factory):
-    from text2sql_ft.toy import toy_model, toy_tokenizer
-    d = tmp_path_factory.mktemp("toy")/"model"
-    tok = toy_tokenizer(); toy_model(tok).save_pretrained(d); tok.save_pretrained(d)
-    return d
-
 def test_train_and_evaluate_schema_linking(tmp_path, toy_dir):
     "`train --task_type schema` trains on the linking JSON; `evaluate --task_type schema` prints P/R/F1 and writes them."
     out = tmp_path/"link"
@@ -43,5 +36,6 @@ def test_bench_quick_prints_p1_to_p4_and_p7(tmp_path, toy_dir):
     assert float(lines["P4"]) < 1.0 and 0 <= float(lines["P2_identical"]) <= 1
     saved = json.loads((tmp_path/"bench.json").read_text())
     assert saved["figures"]["P3"] == pytest.approx(float(lines["P3"]), abs=0.01)
+    assert set(saved["names"]) == set(saved["figures"]) and all(saved["names"].values())   # every figure named in words
     assert saved["details"]["P3"]["ok"] == 3102
     assert saved["details"]["P7"]["n"] == 1034 and saved["figures"]["P7"] == pytest.approx(float(lines["P7"]), abs=0.01)

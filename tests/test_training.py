@@ -24,13 +24,6 @@ res = train(cfg, callbacks=[KillAfterSave()] if kill_after else None, progress=F
 print(f"resumed from: {res.resumed_from}", flush=True)
 """
 
-@pytest.fixture(scope="module")
-def toy_dir(tmp_path_factory):
-    from text2sql_ft.toy import toy_model, toy_tokenizer
-    d = tmp_path_factory.mktemp("toy")/"model"
-    tok = toy_tokenizer(); toy_model(tok).save_pretrained(d); tok.save_pretrained(d)
-    return d
-
 def _config(toy_dir, out, **kw):
     from text2sql_ft.config import FinetuneConfig
     base = dict(model_name=str(toy_dir), output_name=str(out), train_limit=24, eval_limit=4, max_steps=8,

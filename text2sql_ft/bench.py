@@ -14,9 +14,9 @@ from .data import load_examples
 from .tokenization import add_special_tokens_for, prompt_and_completion, tokenize_example
 
 # %% auto #0
-__all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'seed_features', 'sql_loss', 'TrainRun', 'bench_training',
-           'bench_generation', 'bench_gold_execution', 'bench_footprint', 'matmul_peak_tflops', 'bench_scoring',
-           'gemma_shaped', 'bench_gemma', 'run_bench']
+__all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'FIGURES', 'seed_features', 'sql_loss', 'TrainRun',
+           'bench_training', 'bench_generation', 'bench_gold_execution', 'bench_footprint', 'matmul_peak_tflops',
+           'bench_scoring', 'gemma_shaped', 'bench_gemma', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #d96b32d2
 def seed_features(tokenizer, examples:list, style:str="compact", max_length:int=512)->list[dict]:
@@ -232,6 +232,19 @@ def bench_gemma(n_examples:int=64, batch_size:int=8, gpu:Optional[bool]=None)->d
 # %% ../nbs/10_bench.ipynb #25a09474
 MODES = {"quick": dict(n_train=32, n_prompts=32, max_new_tokens=64, n_gemma=32, n_reference=32),
          "full": dict(n_train=128, n_prompts=64, max_new_tokens=96, n_gemma=64, n_reference=96)}
+FIGURES = dict(   # what each figure in bench.json is, in words
+    P1="training throughput, non-pad tokens/s, ours / the seeds' recipe (same examples, LoRA and precision)",
+    P2="greedy generation, ours (batched, shared prefixes) / one prompt at a time with model.generate",
+    P2_identical="share of prompts whose SQL is identical both ways (bf16)",
+    P2_fp32="P2 in fp32", P2_identical_fp32="P2_identical in fp32",
+    P3="seconds to run every Spider dev gold query on its synthesized databases",
+    P4="NF4 / fp32 memory footprint of the model",
+    P7="seconds to score all 1034 Spider dev questions (generation, EX and TS)",
+    P7_vs_generate16="P7's generation speed / plain model.generate at batch 16, on the same prompts",
+    P7_identical="share of those prompts with identical SQL both ways",
+    P7_peak_fraction="achieved / measured peak matmul TFLOP/s while scoring",
+    P7_ex="EX of the scored model on all of Spider dev (greedy)",
+    P6="QLoRA tokens/s on a Gemma-2B-shaped model, ours / the seeds' recipe")
 
 # %% ../nbs/10_bench.ipynb #de2b613a
 def _bench_p7(mode:dict, out, figures:dict, details:dict, model_name:str=None):
@@ -289,4 +302,4 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
     _bench_p7(mode, out, figures, details, scoring_model)   # every Spider dev question with the default model, in both modes
     if gpu or not quick: _bench_p6(mode, gpu, out, figures, details)  # the full Gemma-2B shape on a GPU; a small one on CPU
     details.update(mode=mode, precision=pick_precision().name, quick=quick)
-    return dict(figures=figures, details=details)
+    return dict(figures=figures, names={k: FIGURES[k] for k in figures}, details=details)

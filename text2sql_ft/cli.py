@@ -88,7 +88,16 @@ def run_predict(args)->str:
     model, tok = load_model_for_eval(args.model, args.adapter)
     ex = Example(schema.db_id, args.question, "", schema)
     reply = generate_replies(model, tok, [ex], batch_size=1, max_new_tokens=args.max_new_tokens, style=args.schema_style, progress=False)[0]
-    if not (sql := extract_sql(reply)): raise NoSQL(f"no SQL statement in the model's reply, which was:\n{reply.strip()}")
+    sql = extract_sql(reply)
+    if args.db and args.retry_samples:   # execution-guided: a query that does not run on the file is replaced by a sample that does
+        from text2sql_ft.evaluation import execution_guided
+        from text2sql_ft.generation import sample_replies
+        sample = lambda exs, n, seed: sample_replies(model, tok, exs, n, seed=seed, batch_size=n, max_new_tokens=args.max_new_tokens,
+                                                     style=args.schema_style, progress=False)
+        guided = execution_guided([ex], [sql], {ex.db_id: [Path(args.db)]}, sample, args.retry_samples, 1)[0][0]
+        if guided != sql: print(f"the greedy query did not run on {args.db}; kept a sampled one that does", file=sys.stderr)
+        sql = guided
+    if not sql: raise NoSQL(f"no SQL statement in the model's reply, which was:\n{reply.strip()}")
     return sql
 
 # %% ../nbs/09_cli.ipynb #faf10f3b
@@ -194,6 +203,8 @@ def build_parser()->argparse.ArgumentParser:
     pr.add_argument("--adapter", default=None, help="PEFT adapter folder to apply")
     pr.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt")
     pr.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on the reply")
+    pr.add_argument("--retry_samples", type=_count, default=FinetuneConfig.retry_samples, help="with --db: where the greedy "
+                    "query does not run on the file, sample this many and keep the first that runs (0: greedy only)")
     sy = sub.add_parser("synth", help="synthesize (question, SQL) training pairs for schemas that have none")
     sy.add_argument("--data", required=True, help="spider-train-schemas (the 146 offline non-dev schemas), sqlite:PATH or spider:DIR")
     sy.add_argument("--n", type=_positive, default=20, help="pairs per schema")
