@@ -119,7 +119,8 @@ def _common_args(config:FinetuneConfig, precision, progress:bool)->dict:
                 gradient_accumulation_steps=config.grad_accum_steps, warmup_steps=float(config.warmup_ratio),  # < 1: a ratio
                 logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
                 report_to=[] if config.report_to == "none" else [config.report_to], disable_tqdm=not progress,
-                bf16=precision.bf16, fp16=precision.fp16, use_cpu=not torch.cuda.is_available(), remove_unused_columns=False)
+                bf16=precision.bf16, fp16=precision.fp16, use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
+                gradient_checkpointing=torch.cuda.is_available())  # TRL turns it on; on a CPU it only costs time
 
 # %% ../nbs/07a_rl.ipynb #e9defcbd
 def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation, output folder (as for `train`)
@@ -157,10 +158,14 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
                               train_dataset=rl_dataset(examples, config.schema_style), processing_class=tok, peft_config=config_lora(config))
         counts = dict(questions=len(examples), generations=num_generations)
     else:
-        if pairs is None:
+        saved = out/"dpo_pairs.json"   # sampling is the slow part: a rerun (a resume) reads the pairs back
+        if pairs is None and saved.exists(): pairs, counts = (d := json.loads(saved.read_text()))["pairs"], d["counts"]
+        elif pairs is None:
             pairs, counts = dpo_pairs(model.eval(), tok, examples, num_generations, temperature, dbs, config.schema_style,
                                       batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, seed=config.seed, progress=progress)
+            tmp = saved.with_suffix(".tmp"); tmp.write_text(json.dumps(dict(pairs=pairs, counts=counts))); tmp.replace(saved)
         else: counts = dict(pairs=len(pairs))
+        if progress: print("DPO pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
         if not pairs: raise ValueError(f"no DPO pairs: {counts}; every question was always right or always wrong "
                                        "(try more samples or a higher temperature)")
         args = DPOConfig(**common, beta=beta, max_length=config.max_length)
