@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_bench.ipynb #09979827
 from __future__ import annotations
-import math, tempfile, time
+import math, shutil, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -221,8 +221,11 @@ def bench_gemma(n_examples:int=64, batch_size:int=8, gpu:Optional[bool]=None)->d
     "P6: QLoRA SFT on a Gemma-2B-shaped model (small shape without a GPU): tokens/s, peak memory, MFU, ours vs seeds."
     import torch
     gpu = torch.cuda.is_available() if gpu is None else gpu
-    d, n_params = gemma_shaped(Path(tempfile.mkdtemp(prefix="t2s-gemma-"))/"model", GEMMA_2B if gpu else GEMMA_SMALL)
-    runs = bench_training(str(d), n_examples=n_examples, batch_size=batch_size, n_eval=4, quant="nf4")
+    tmp = Path(tempfile.mkdtemp(prefix="t2s-gemma-"))   # a random model of that shape: removed when measured
+    try:
+        d, n_params = gemma_shaped(tmp/"model", GEMMA_2B if gpu else GEMMA_SMALL)
+        runs = bench_training(str(d), n_examples=n_examples, batch_size=batch_size, n_eval=4, quant="nf4")
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     peak = _gpu_peak_tflops() if gpu else None
     return dict(shape="gemma-2b" if gpu else "gemma-2b-small (CPU)", params=n_params,
                 device=torch.cuda.get_device_name() if gpu else "cpu",
