@@ -63,32 +63,40 @@ def main()->int:
             try: socket.create_connection(("127.0.0.1", port), 1).close(); break
             except OSError: time.sleep(1)
         driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
-        wait = WebDriverWait(driver, 120)
+        flaky = (StaleElementReferenceException, ElementNotInteractableException)  # JupyterLab re-renders what we hold
+        wait = WebDriverWait(driver, 120, ignored_exceptions=flaky)
+        def again(action, tries:int=20):
+            "Run `action` (which finds its elements afresh) until no element it held went stale under it."
+            for i in range(tries):
+                try: return action()
+                except flaky:
+                    if i == tries - 1: raise
+                    time.sleep(0.5)
         driver.get(f"http://127.0.0.1:{port}/lab/tree/panel.ipynb?token={token}")
         # ready = the first cell's editor can be clicked and the status bar says the kernel is idle (on a busy machine
         # the cells exist in the page well before the notebook is shown and its kernel has started)
         first_editor = (By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .jp-InputArea-editor")
         wait.until(EC.element_to_be_clickable(first_editor))
         wait.until(lambda d: re.search(r"\|\s*Idle\b", d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text))
-        for attempt in range(20):  # found afresh each time: JupyterLab may re-render the cell after it first appears
-            try: driver.find_element(*first_editor).click(); break
-            except (ElementNotInteractableException, StaleElementReferenceException): time.sleep(1)
+        again(lambda: driver.find_element(*first_editor).click())
         for _ in NOTEBOOK_CELLS: driver.switch_to.active_element.send_keys(Keys.SHIFT, Keys.ENTER); time.sleep(1)
         wait.until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Save config')]")))
         check("the panel renders with its tabs", bool(driver.find_elements(By.XPATH, "//*[contains(@class,'lm-TabBar-tab')][contains(., 'LoRA')]")))
         def type_into(tab:str, label:str, value:str):
-            driver.find_element(By.XPATH, f"//*[contains(@class,'lm-TabBar-tab')][contains(., '{tab}')]").click(); time.sleep(0.5)
-            box = driver.find_element(By.XPATH, f"//div[contains(@class,'widget-inline-hbox')][.//label[normalize-space()='{label}']]"
-                                                "//*[contains(@class,'widget-readout')]")
-            box.click(); box.send_keys(Keys.CONTROL, "a"); box.send_keys(value, Keys.ENTER); time.sleep(0.5)
+            again(lambda: driver.find_element(By.XPATH, f"//*[contains(@class,'lm-TabBar-tab')][contains(., '{tab}')]").click()); time.sleep(0.5)
+            def typed():
+                box = driver.find_element(By.XPATH, f"//div[contains(@class,'widget-inline-hbox')][.//label[normalize-space()='{label}']]"
+                                                    "//*[contains(@class,'widget-readout')]")
+                box.click(); box.send_keys(Keys.CONTROL, "a"); box.send_keys(value, Keys.ENTER)
+            again(typed); time.sleep(0.5)
         type_into("LoRA", "LoRA r", "8")
         type_into("optimisation", "learning rate", "1.0e-3")
-        driver.find_element(By.XPATH, "//*[contains(@class,'lm-TabBar-tab')][contains(., 'LoRA')]").click(); time.sleep(0.5)
+        again(lambda: driver.find_element(By.XPATH, "//*[contains(@class,'lm-TabBar-tab')][contains(., 'LoRA')]").click()); time.sleep(0.5)
         for b in driver.find_elements(By.XPATH, "//*[contains(@class,'Toastify')]//button[normalize-space()='No']"): b.click()
         IMAGES.mkdir(parents=True, exist_ok=True)
         panel_png = IMAGES/"panel.png"
-        driver.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-vbox").screenshot(str(panel_png))
-        driver.find_element(By.XPATH, "//button[contains(., 'Save config')]").click()
+        again(lambda: driver.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-vbox").screenshot(str(panel_png)))
+        again(lambda: driver.find_element(By.XPATH, "//button[contains(., 'Save config')]").click())
         yaml_path = work/"run"/"config.yaml"
         for _ in range(30):
             if yaml_path.exists(): break
@@ -96,11 +104,11 @@ def main()->int:
         import yaml
         saved = yaml.safe_load(yaml_path.read_text()) if yaml_path.exists() else {}
         check("Save config writes the typed values", saved.get("lora_r") == 8 and abs(saved.get("learning_rate", 0) - 1e-3) < 1e-9, str(saved)[:200])
-        driver.find_element(By.XPATH, "//button[contains(., 'Train')]").click()
-        img = WebDriverWait(driver, 300).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output .widget-output img")))
-        WebDriverWait(driver, 300).until(lambda d: "adapter saved" in d.find_element(By.TAG_NAME, "body").text)
+        again(lambda: driver.find_element(By.XPATH, "//button[contains(., 'Train')]").click())
+        img = WebDriverWait(driver, 300, ignored_exceptions=flaky).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output .widget-output img")))
+        WebDriverWait(driver, 300, ignored_exceptions=flaky).until(lambda d: "adapter saved" in d.find_element(By.TAG_NAME, "body").text)
         loss_png = IMAGES/"panel_loss.png"
-        driver.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-output img").screenshot(str(loss_png))
+        again(lambda: driver.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-output img").screenshot(str(loss_png)))
         check("Train draws the live loss plot and saves the adapter", (work/"run"/"adapter"/"adapter_config.json").exists())
         check("the screenshots are not blank", _not_blank(panel_png) and _not_blank(loss_png))
     except Exception as e:
