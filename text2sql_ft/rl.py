@@ -12,7 +12,7 @@ from typing import Optional
 from .config import FinetuneConfig
 from .execution import execute_sql, test_suite_match
 from .generation import extract_sql, sample_replies
-from .schema_linking import linking_target
+from .schema_linking import _pairs as _column_pairs, _tables, linking_target
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM, prompt_messages
 
@@ -21,7 +21,7 @@ __all__ = ['RL_METHODS', 'link_f1', 'Reward', 'sql_reward', 'rl_dataset', 'execu
            'train_rl']
 
 # %% ../nbs/07a_rl.ipynb #b74db48c
-def _pairs(link:dict)->set: return {(t.lower(), c.lower()) for t, cs in link.items() for c in cs} | {(t.lower(), "") for t in link}
+def _pairs(link:dict)->set: return _column_pairs(link) | {(t, "") for t in _tables(link)}  # a table counts even with no column
 
 def link_f1(gold:str, pred:str, schema)->float:
     "F1 of the (table, column) pairs `pred` uses against `gold`'s (0 when `pred` does not parse)."
