@@ -27,3 +27,21 @@ def test_extra_train_data_refuses_held_out_databases(tmp_path):
                   "--max_steps", "1", "--report_to", "none")
     assert res.returncode == 1 and "uses 1 evaluation database(s)" in res.stderr, res.stderr[-2000:]
     assert not (tmp_path/"run"/"adapter").exists()
+
+def test_synth_paraphrase_with_a_teacher(tmp_path, toy_dir):
+    "`synth --paraphrase MODEL` runs the teacher over every pair and says what it kept; a rejected answer keeps the template question."
+    plain, reworded = tmp_path/"plain.jsonl", tmp_path/"reworded.jsonl"
+    args = ["synth", "--data", "spider-train-schemas", "--n", "1", "--quiet"]
+    assert run_cli(*args, "--out", str(plain)).returncode == 0
+    res = run_cli(*args, "--out", str(reworded), "--paraphrase", str(toy_dir))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "questions reworded by" in res.stdout, res.stdout
+    a = [json.loads(l) for l in plain.read_text().splitlines()]
+    b = [json.loads(l) for l in reworded.read_text().splitlines()]
+    assert [(r["db_id"], r["query"]) for r in a] == [(r["db_id"], r["query"]) for r in b]   # no pair lost or changed
+    from text2sql_ft.data import load_jsonl
+    from text2sql_ft.pairs import check_paraphrase
+    for e, r in zip(load_jsonl(plain), b):
+        assert r["question"] == e.question or check_paraphrase(e, r["question"]) is None
+    bad = run_cli(*args, "--out", str(tmp_path/"x.jsonl"), "--paraphrase", str(tmp_path/"no_model"))
+    assert bad.returncode == 1 and "no_model" in bad.stderr and not (tmp_path/"x.jsonl").exists(), bad.stderr[-2000:]

@@ -128,9 +128,16 @@ def run_synth(args)->str:
         pairs = synthesize_for(schemas, args.n, args.seed, held, progress=not args.quiet)
     else: raise ValueError(f"--data must be spider-train-schemas, sqlite:PATH or spider:DIR, got {args.data!r}")
     if not pairs: raise ValueError(f"no pairs could be synthesized from {args.data}")
+    reworded = ""
+    if args.paraphrase:   # a teacher rewords the template questions; a rejected answer keeps the template question
+        from text2sql_ft.main_job import load_model_for_eval
+        from text2sql_ft.pairs import paraphrase_questions
+        teacher, teacher_tok = load_model_for_eval(args.paraphrase)
+        pairs, why = paraphrase_questions(teacher, teacher_tok, pairs, progress=not args.quiet)
+        reworded = f"; questions reworded by {args.paraphrase}: " + ", ".join(f"{k} {v}" for k, v in why.most_common())
     write_pairs(pairs, out)
     mix = ", ".join(f"{h} {v:.0%}" for h, v in mix_of(pairs).items())
-    return f"{len(pairs)} pairs on {len({e.db_id for e in pairs})} schemas ({mix}) written to {out}"
+    return f"{len(pairs)} pairs on {len({e.db_id for e in pairs})} schemas ({mix}) written to {out}{reworded}"
 
 # %% ../nbs/09_cli.ipynb #5dbfa0df
 def run_main(argv:list)->str:
@@ -210,6 +217,8 @@ def build_parser()->argparse.ArgumentParser:
     sy.add_argument("--n", type=_positive, default=20, help="pairs per schema")
     sy.add_argument("--seed", type=int, default=0, help="same seed, same pairs")
     sy.add_argument("--out", required=True, help="JSONL file to write (what load_jsonl and --data jsonl:FILE read)")
+    sy.add_argument("--paraphrase", metavar="MODEL", help="a teacher model (e.g. qwen2.5-coder-1.5b, or a Hub id on a GPU) "
+                    "rewords each question; an answer that drops or changes a literal is rejected")
     sy.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
     sub.add_parser("rl", help="GRPO or DPO with execution rewards on top of an SFT adapter (flags: text2sql-ft rl --help)", add_help=False)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, random, re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -14,12 +14,14 @@ from .assets import spider_dev_dir
 from .data import DataError, Example, ForeignKey, Schema, load_tables, quote_ident, schema_from_sqlite
 from .evaluation import HARDNESS, hardness
 from .execution import execute_sql
+from .generation import generate_replies
 from .synthesis import _kind, synthesize_databases
 
 # %% auto #0
-__all__ = ['TEMPLATES', 'SPIDER_MIX', 'split_name', 'Names', 'names_from_spider', 'offline_schemas', 'spider_dev_db_ids',
-           'spider_train_schemas', 'LeakageError', 'check_no_leakage', 'synthesize_pairs', 'synthesize_for', 'mix_of',
-           'write_pairs', 'synthesize_from_sqlite']
+__all__ = ['TEMPLATES', 'SPIDER_MIX', 'PARAPHRASE_SYSTEM', 'split_name', 'Names', 'names_from_spider', 'offline_schemas',
+           'spider_dev_db_ids', 'spider_train_schemas', 'LeakageError', 'check_no_leakage', 'synthesize_pairs',
+           'synthesize_for', 'mix_of', 'write_pairs', 'synthesize_from_sqlite', 'paraphrase_prompt',
+           'question_literals', 'check_paraphrase', 'paraphrase_questions']
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #bbe1e0e4
 def split_name(name:str)->str:
@@ -407,3 +409,66 @@ def synthesize_from_sqlite(path:Path, n:int=20, seed:int=0)->list[Example]:
         if f.read(16) != b"SQLite format 3\x00": raise ValueError(f"{path} is not an SQLite database")
     schema = schema_from_sqlite(path)
     return synthesize_pairs(schema, n, seed, db=path)
+
+# %% ../nbs/06c_synthetic_pairs.ipynb #192884bf
+PARAPHRASE_SYSTEM = "You rewrite database questions in plain, natural English. You never change what a question asks for."
+
+def paraphrase_prompt(e:Example)->list[dict]:
+    "Chat messages asking a teacher to reword `e.question`, with its SQL as the meaning to keep."
+    ask = (f"SQL: {e.query}\nQuestion: {e.question}\n\nRewrite the question the way a person would ask it, in one sentence. "
+           "Keep every number and every value exactly as written. Reply with the new question only.")
+    return [dict(role="system", content=PARAPHRASE_SYSTEM), dict(role="user", content=ask)]
+
+def _mentions(text:str, lit:str)->bool:
+    "Whether `text` names the literal `lit` as written: numbers as whole numbers, strings case-insensitively."
+    if re.fullmatch(r"-?\d+(\.\d+)?", lit): return re.search(rf"(?<![\w.]){re.escape(lit)}(?![\w]|\.\d)", text) is not None
+    return lit.lower() in text.lower()
+
+def _numbers(text:str)->set: return set(re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])", text))
+
+def question_literals(e:Example)->list[str]:
+    "The SQL literals of `e` that its question names (a LIMIT 1 behind 'the most' is not named, so not required)."
+    import sqlglot
+    from sqlglot import exp
+    try: tree = sqlglot.parse_one(e.query, read="sqlite")
+    except sqlglot.errors.ParseError: return []
+    return list(dict.fromkeys(l.this for l in tree.find_all(exp.Literal) if _mentions(e.question, l.this)))
+
+# %% ../nbs/06c_synthetic_pairs.ipynb #9a15a5ee
+def check_paraphrase(e:Example, new:str)->Optional[str]:
+    "Why `new` can't replace `e.question` (a literal dropped or changed, SQL, empty...), or None when it can."
+    s = new.strip()
+    if not s: return "empty"
+    if s.lower().rstrip("?. ") == e.question.strip().lower().rstrip("?. "): return "unchanged"
+    if "```" in s or re.match(r"(?i)\s*(select|with)\b", s) or re.search(r"(?i)\bselect\b.+\bfrom\b", s): return "SQL, not a question"
+    if "\n" in s or len(s) > 2 * len(e.question) + 40: return "too long"
+    if lost := [l for l in question_literals(e) if not _mentions(s, l)]: return f"dropped {lost[0]!r}"
+    if new_n := sorted(_numbers(s) - _numbers(e.question)): return f"new number {new_n[0]}"
+    return None
+
+# %% ../nbs/06c_synthetic_pairs.ipynb #51a76b41
+def _line_done(text:str)->bool: return "\n" in text.strip()   # one line of text, then stop
+
+def _clean_reply(reply:str)->str:
+    "The first line of a teacher's reply, without a 'Question:' label, quotes or markdown emphasis."
+    line = next((l for l in reply.strip().splitlines() if l.strip()), "")
+    line = re.sub(r"(?i)^\s*(\*\*)?(new |rewritten )?question:?(\*\*)?\s*", "", line)
+    return line.strip().strip('"*`').strip()
+
+def paraphrase_questions(model, tokenizer,
+                         examples:list,           # synthesized `Example`s
+                         batch_size:int=64,       # prompts decoded together
+                         max_new_tokens:int=64,   # cap on each reworded question
+                         progress:bool=True,      # show a progress bar
+                        )->tuple[list[Example],Counter]:
+    "Each example with its question reworded by the teacher where `check_paraphrase` passes, else as it was; and why, counted."
+    replies = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, progress=progress,
+                               messages=[paraphrase_prompt(e) for e in examples], stop=_line_done)
+    out, why = [], Counter()
+    for e, r in zip(examples, replies):
+        q = _clean_reply(r)
+        reason = check_paraphrase(e, q)
+        why["kept" if reason is None else "dropped a literal" if reason.startswith("dropped") else
+            "new number" if reason.startswith("new number") else reason] += 1
+        out.append(replace(e, question=q) if reason is None else e)
+    return out, why
