@@ -176,12 +176,9 @@ def _count(s:str)->int:
     if v < 0: raise argparse.ArgumentTypeError(f"must be 0 or more, got {s}")
     return v
 
-# %% ../nbs/09_cli.ipynb #e618ecbe
-def build_parser()->argparse.ArgumentParser:
-    "The `text2sql-ft` argument parser."
-    p = argparse.ArgumentParser(prog="text2sql-ft", description="Fine-tune and evaluate small text-to-SQL models.")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", add_help=False, help="the main job: evaluate, fine-tune, evaluate (flags: text2sql-ft run --help)")
+# %% ../nbs/09_cli.ipynb #2328c138
+def _evaluate_flags(sub):
+    "`text2sql-ft evaluate`: a model (and adapter) scored on held-out databases."
     ev = sub.add_parser("evaluate", help="EM / EX / TS of a model (and adapter) on held-out databases")
     ev.add_argument("--model", default=None, help=MODEL_HELP)
     ev.add_argument("--adapter", default=None, help="PEFT adapter folder to apply to --model")
@@ -202,6 +199,10 @@ def build_parser()->argparse.ArgumentParser:
     ev.add_argument("--retry_rounds", type=_positive, default=FinetuneConfig.retry_rounds, help="rounds of --retry_samples candidates")
     ev.add_argument("--out_dir", default="outputs/eval", help="where eval.json, eval.csv and the plot go")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
+
+# %% ../nbs/09_cli.ipynb #91f7df3a
+def _predict_flags(sub):
+    "`text2sql-ft predict`: SQL for one question."
     pr = sub.add_parser("predict", help="SQL for one question against a schema or an SQLite file")
     pr.add_argument("--question", required=True, help="the question in English")
     pr.add_argument("--db", default=None, help="SQLite file whose schema to use")
@@ -212,6 +213,10 @@ def build_parser()->argparse.ArgumentParser:
     pr.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on the reply")
     pr.add_argument("--retry_samples", type=_count, default=FinetuneConfig.retry_samples, help="with --db: where the greedy "
                     "query does not run on the file, sample this many and keep the first that runs (0: greedy only)")
+
+# %% ../nbs/09_cli.ipynb #1c0b0557
+def _synth_flags(sub):
+    "`text2sql-ft synth`: synthesized (question, SQL) pairs as JSONL."
     sy = sub.add_parser("synth", help="synthesize (question, SQL) training pairs for schemas that have none")
     sy.add_argument("--data", required=True, help="spider-train-schemas (the 146 offline non-dev schemas), sqlite:PATH or spider:DIR")
     sy.add_argument("--n", type=_positive, default=20, help="pairs per schema")
@@ -220,13 +225,26 @@ def build_parser()->argparse.ArgumentParser:
     sy.add_argument("--paraphrase", metavar="MODEL", help="a teacher model (e.g. qwen2.5-coder-1.5b, or a Hub id on a GPU) "
                     "rewords each question; an answer that drops or changes a literal is rejected")
     sy.add_argument("--quiet", action="store_true", help="no progress bar")
-    sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
-    sub.add_parser("rl", help="GRPO or DPO with execution rewards on top of an SFT adapter (flags: text2sql-ft rl --help)", add_help=False)
-    be = sub.add_parser("bench", help="P1-P4: our training and evaluation against the seeds' recipe, as ratios")
+
+# %% ../nbs/09_cli.ipynb #db5c6196
+def _bench_flags(sub):
+    "`text2sql-ft bench`: the P1-P7 figures as ratios measured in one run."
+    be = sub.add_parser("bench", help="P1-P7: our training and evaluation against the baseline recipe, as ratios")
     be.add_argument("--quick", action="store_true", help="fewer examples and prompts (under 5 minutes on 2 CPU cores)")
     be.add_argument("--model", default="smollm2-135m", help="P1-P4's model: " + MODEL_HELP.replace("the default", "the default elsewhere"))
     be.add_argument("--scoring_model", default=None, help="P7's model, scored on all of Spider dev (default: the project's default model)")
     be.add_argument("--out", default="outputs/bench.json", help="where the figures and details are written")
+
+# %% ../nbs/09_cli.ipynb #e1ad77dc
+def build_parser()->argparse.ArgumentParser:
+    "The `text2sql-ft` argument parser."
+    p = argparse.ArgumentParser(prog="text2sql-ft", description="Fine-tune and evaluate small text-to-SQL models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", add_help=False, help="the main job: evaluate, fine-tune, evaluate (flags: text2sql-ft run --help)")
+    _evaluate_flags(sub); _predict_flags(sub); _synth_flags(sub)
+    sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
+    sub.add_parser("rl", help="GRPO or DPO with execution rewards on top of an SFT adapter (flags: text2sql-ft rl --help)", add_help=False)
+    _bench_flags(sub)
     return p
 
 # %% ../nbs/09_cli.ipynb #4a63ab62

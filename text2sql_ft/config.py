@@ -19,8 +19,8 @@ def _f(default, help:str): return field(default=default, metadata={"help": help}
 
 # %% ../nbs/05_config.ipynb #3a09c409
 @dataclass
-class FinetuneConfig:
-    "Every setting of a fine-tuning run."
+class _WhatToTrain:
+    "The model, the data, the task and the adapter: the first fields of `FinetuneConfig`."
     model_name:str = _f(DEFAULT_MODEL, "base model: an offline one (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, "
                              "smollm2-135m; 'offline' = the first), a folder, or a Hub id")
     dataset_id:str = _f("spider-dev-offline", "data: spider-dev-offline, spider:DIR, bird:DIR or jsonl:FILE")
@@ -34,6 +34,11 @@ class FinetuneConfig:
     lora_dropout:float = _f(0.0, "dropout on the LoRA input (0 by default: on a CPU its masks took over a quarter of each step)")
     lora_targets:str = _f("all-linear", "modules that get adapters: all-linear, or comma-separated names")
     use_dora:bool = _f(False, "weight-decomposed LoRA (DoRA)")
+
+# %% ../nbs/05_config.ipynb #c6c8818d
+@dataclass
+class FinetuneConfig(_WhatToTrain):
+    "Every setting of a fine-tuning run."
     learning_rate:float = _f(2e-4, "peak learning rate")
     num_epochs:float = _f(1.0, "passes over the training data (ignored when max_steps > 0)")
     max_steps:int = _f(-1, "stop after this many optimizer steps (-1: use num_epochs)")
@@ -103,12 +108,8 @@ def _field_types()->dict:
     return out
 
 # %% ../nbs/05_config.ipynb #5844d15e
-def problems(self:FinetuneConfig)->list:
-    "What is wrong with this config, one message per field."
-    types = _field_types()  # values set from Python are not coerced: a wrong type is reported, not compared
-    wrong = [f"{n}: expected {_KIND.get(t, t.__name__)}, got {getattr(self, n)!r}" for n, t in types.items()
-             if getattr(self, n) is not None and not _is_a(getattr(self, n), t)]
-    if wrong: return wrong
+def _value_problems(self:FinetuneConfig, types:dict)->list:
+    "Numbers out of range and names not among the choices, one message per field."
     out = []
     def need(ok, msg):
         if not ok: out.append(msg)
@@ -132,12 +133,24 @@ def problems(self:FinetuneConfig)->list:
     need(0 < self.test_fraction < 1, f"test_fraction must be between 0 and 1, got {self.test_fraction}")
     for name in ("train_limit", "eval_limit", "eval_loss_examples"):
         need(getattr(self, name) is None or getattr(self, name) >= 1, f"{name} must be >= 1 when set, got {getattr(self, name)}")
-    need(self.report_to in ("tensorboard", "none"), f"report_to must be tensorboard or none, got {self.report_to!r}")
-    need(_writable(self.output_name), f"output_name {self.output_name!r} is not writable")
-    need(self.extra_train_data is None or Path(self.extra_train_data).is_file(), f"extra_train_data {self.extra_train_data!r} is not a file")
-    need(self.prev_checkpoint is None or Path(self.prev_checkpoint).exists(), f"prev_checkpoint {self.prev_checkpoint!r} does not exist")
-    need(self.hub_repo is None or self.hub_repo.count("/") == 1, f"hub_repo must look like owner/name, got {self.hub_repo!r}")
     return out
+
+
+# %% ../nbs/05_config.ipynb #7dd41b4d
+def problems(self:FinetuneConfig)->list:
+    "What is wrong with this config, one message per field."
+    types = _field_types()  # values set from Python are not coerced: a wrong type is reported, not compared
+    wrong = [f"{n}: expected {_KIND.get(t, t.__name__)}, got {getattr(self, n)!r}" for n, t in types.items()
+             if getattr(self, n) is not None and not _is_a(getattr(self, n), t)]
+    if wrong: return wrong
+    places = [   # where logs go, and the places the run reads or writes
+        (self.report_to in ("tensorboard", "none"), f"report_to must be tensorboard or none, got {self.report_to!r}"),
+        (_writable(self.output_name), f"output_name {self.output_name!r} is not writable"),
+        (self.extra_train_data is None or Path(self.extra_train_data).is_file(), f"extra_train_data {self.extra_train_data!r} is not a file"),
+        (self.prev_checkpoint is None or Path(self.prev_checkpoint).exists(), f"prev_checkpoint {self.prev_checkpoint!r} does not exist"),
+        (self.hub_repo is None or self.hub_repo.count("/") == 1, f"hub_repo must look like owner/name, got {self.hub_repo!r}"),
+    ]
+    return _value_problems(self, types) + [msg for ok, msg in places if not ok]
 
 def check(self:FinetuneConfig)->FinetuneConfig:
     "`self`, or a ValueError listing every problem."

@@ -273,6 +273,7 @@ class EvalReport:
     seconds:float = 0.0
     def __str__(self): return format_summary(self.summary)
 
+# %% ../nbs/06b_evaluation.ipynb #36611a6c
 def evaluate(model, tokenizer, examples:list,
              out_dir:Path=None,        # where to save eval.json / eval.csv / the plot (None: don't save)
              batch_size:int=128, max_new_tokens:int=128, style:str="ddl", system:Optional[str]=DEFAULT_SYSTEM,

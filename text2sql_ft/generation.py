@@ -77,6 +77,11 @@ def _positions(mask): return (mask.cumsum(-1) - 1).clamp(min=0)  # real tokens o
 
 def _kv(cache)->list: return [(l.keys, l.values) for l in cache.layers]
 
+def _cache(model, cache)->dict:
+    "The KV-cache keyword `model.forward` takes: `cache` since transformers renamed it (the old name warns), else `past_key_values`."
+    import inspect
+    return {"cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values": cache}
+
 def _prefix_cache(model, prefixes:list, pad_id:int):
     "KV tensors of the distinct non-empty `prefixes` (one more all-zero row for 'no prefix'), their mask, and each row's index."
     import torch
@@ -87,7 +92,7 @@ def _prefix_cache(model, prefixes:list, pad_id:int):
     ids, mask = _left_pad([list(u) for u in uniq], pad_id)
     cache = DynamicCache(config=model.config)
     model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), position_ids=_positions(mask).to(model.device),
-          past_key_values=cache, use_cache=True, logits_to_keep=1)
+          **_cache(model, cache), use_cache=True, logits_to_keep=1)
     kv = [(torch.cat([k, torch.zeros_like(k[:1])]), torch.cat([v, torch.zeros_like(v[:1])])) for k, v in _kv(cache)]
     return kv, torch.cat([mask, torch.zeros_like(mask[:1])]), which
 
@@ -108,7 +113,7 @@ def _prefill(model, prefixes:list, suffixes:list, pad_id:int):
         cache = DynamicCache(ddp_cache_data=[(k[sel.to(k.device)], v[sel.to(v.device)]) for k, v in pkv], config=cfg) if pkv else DynamicCache(config=cfg)
         m = torch.cat([pmask[sel], smask], 1)
         out = model(input_ids=ids.to(dev), attention_mask=m.to(dev), position_ids=_positions(m)[:, P:].to(dev),
-                    past_key_values=cache, use_cache=True, logits_to_keep=1)
+                    **_cache(model, cache), use_cache=True, logits_to_keep=1)
         if kv is None:
             kv = [tuple(t.new_zeros((B, t.shape[1], P + S, t.shape[3])) for t in layer) for layer in _kv(cache)]
             logits = out.logits.new_zeros((B, out.logits.shape[-1]))
@@ -152,7 +157,7 @@ def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_
             mask = torch.cat([mask, mask.new_ones((len(rows), 1))], 1)
             ids = torch.tensor([[nxt[j]] for j in keep])
             logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos[:, None].to(dev),
-                           past_key_values=cache, use_cache=True).logits[:, -1]
+                           **_cache(model, cache), use_cache=True).logits[:, -1]
             pos = pos + 1
     return gen
 

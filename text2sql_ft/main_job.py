@@ -186,11 +186,11 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     plot_loss(result.log_history).savefig(out/"loss.png", dpi=100)
     return report
 
+# %% ../nbs/08_main_job.ipynb #400f125c
 def _rows(r:dict)->str:
     rows = r.get("train_rows", r["n_train"])
     return f"(as {rows} rows sharing their schema prefix) " if rows != r["n_train"] else ""
 
-# %% ../nbs/08_main_job.ipynb #400f125c
 def format_report(r:dict, prepared_s:float=0.0)->str:
     "What `text2sql-ft run` prints at the end: the table, what was trained and scored, and the wall time split."
     s = r["seconds"]

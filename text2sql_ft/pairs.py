@@ -225,6 +225,12 @@ def _fk(g):
     "A foreign key between two tables that both have columns."
     return g.pick([k for k in g.fks if g.by_table.get(k.table) and g.by_table.get(k.ref_table)])
 
+def _fk_col(g):
+    "A foreign key and a non-key column of the table it points to, or None."
+    fk = _fk(g)
+    b = fk and g.col(fk.ref_table, key=False)
+    return (fk, b) if b else None
+
 def _join(fk)->str:
     "`child AS T1 JOIN parent AS T2 ON` the key, Spider's way of writing a join."
     return f"{_q(fk.table)} AS T1 JOIN {_q(fk.ref_table)} AS T2 ON T1.{_q(fk.column)} = T2.{_q(fk.ref_column)}"
@@ -248,37 +254,30 @@ def _join_project(g):
             f"Show the {g.C(a)} of each {g.T(fk.table)} together with the {g.C(b)} of its {g.T(fk.ref_table)}.")
 
 def _join_group(g):
-    fk = _fk(g)
-    if not fk: return None
-    b = g.col(fk.ref_table, key=False)
-    if not b: return None
+    if not (got := _fk_col(g)): return None
+    fk, b = got
     return (f"SELECT T2.{_q(b.name)}, count(*) FROM {_join(fk)} GROUP BY T1.{_q(fk.column)}",
             f"For each {g.T(fk.ref_table)}, show its {g.C(b)} and the number of {g.T(fk.table)} it has.")
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #dcb62202
 def _join_top(g):
-    fk = _fk(g)
-    if not fk: return None
-    b = g.col(fk.ref_table, key=False)
-    if not b: return None
+    if not (got := _fk_col(g)): return None
+    fk, b = got
     return (f"SELECT T2.{_q(b.name)} FROM {_join(fk)} "
             f"GROUP BY T1.{_q(fk.column)} ORDER BY count(*) DESC LIMIT 1",
             f"What is the {g.C(b)} of the {g.T(fk.ref_table)} with the most {g.T(fk.table)}?")
 
 def _not_in(g):
-    fk = _fk(g)
-    if not fk: return None
-    b = g.col(fk.ref_table, key=False)
-    if not b: return None
+    if not (got := _fk_col(g)): return None
+    fk, b = got
     return (f"SELECT {_q(b.name)} FROM {_q(fk.ref_table)} WHERE {_q(fk.ref_column)} NOT IN (SELECT {_q(fk.column)} FROM {_q(fk.table)})",
             g.say(f"Which {g.T(fk.ref_table)} have no {g.T(fk.table)}? Give their {g.C(b)}.",
                   f"Find the {g.C(b)} of {g.T(fk.ref_table)} that do not appear in any {g.T(fk.table)}."))
 
 def _in(g):
-    fk = _fk(g)
-    if not fk: return None
-    b = g.col(fk.ref_table, key=False); w = g.col(fk.table, values=True)
-    if not (b and w): return None
+    if not (got := _fk_col(g)): return None
+    fk, b = got
+    if not (w := g.col(fk.table, values=True)): return None
     sql, en = g.cond(w)
     return (f"SELECT {_q(b.name)} FROM {_q(fk.ref_table)} WHERE {_q(fk.ref_column)} IN (SELECT {_q(fk.column)} FROM {_q(fk.table)} WHERE {sql})",
             f"What is the {g.C(b)} of the {g.T(fk.ref_table)} that have a {g.T(fk.table)} with {en}?")

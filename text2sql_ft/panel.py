@@ -69,8 +69,28 @@ GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_styl
           "optimisation": ["learning_rate", "train_batch_size", "grad_accum_steps", "max_length"],
           "schedule & outputs": ["num_epochs", "max_steps", "save_steps", "eval_steps", "seed", "output_name"]}
 
+# %% ../nbs/05b_panel.ipynb #55ef613e
+class _PanelActions:
+    "What the two buttons do: Save config and Train (the widgets, `config` and `validate` are `ConfigPanel`'s)."
+    def save(self)->Path:
+        "Write the config as YAML (default: `<output folder>/config.yaml`)."
+        path = self.config.check().to_yaml(self.yaml_path or Path(self.config.output_name)/"config.yaml")
+        self.status.value = f"saved {path}"
+        return path
+
+    def train(self):
+        "Train with the current config, plotting losses live."
+        from text2sql_ft.sft import train
+        self.train_button.disabled = True
+        self.status.value = "training..."
+        try:
+            self.result = train(self.config.check(), callbacks=[self.plot.callback()])
+            self.status.value = f"adapter saved to {self.result.adapter_dir}"
+        finally: self.train_button.disabled = bool(self.validate())
+        return self.result
+
 # %% ../nbs/05b_panel.ipynb #ee7ad8b9
-class ConfigPanel:
+class ConfigPanel(_PanelActions):
     "Widgets bound to a `FinetuneConfig`, in tabs, with validation, Save config, Train and a live loss plot."
     def __init__(self, config:FinetuneConfig=None, yaml_path:Path=None):
         import ipywidgets as W
@@ -102,31 +122,13 @@ class ConfigPanel:
         self.save_button.disabled = self.train_button.disabled = bool(probs)
         return probs
 
-    def save(self)->Path:
-        "Write the config as YAML (default: `<output folder>/config.yaml`)."
-        path = self.config.check().to_yaml(self.yaml_path or Path(self.config.output_name)/"config.yaml")
-        self.status.value = f"saved {path}"
-        return path
-
-    def train(self):
-        "Train with the current config, plotting losses live."
-        from text2sql_ft.sft import train
-        self.train_button.disabled = True
-        self.status.value = "training..."
-        try:
-            self.result = train(self.config.check(), callbacks=[self.plot.callback()])
-            self.status.value = f"adapter saved to {self.result.adapter_dir}"
-        finally: self.train_button.disabled = bool(self.validate())
-        return self.result
-
     @property
     def widget(self):
         import ipywidgets as W
         tabs = W.Tab(children=[W.VBox([self.w[k] for k in keys]) for keys in GROUPS.values()], titles=list(GROUPS))
         return W.VBox([tabs, self.messages, W.HBox([self.save_button, self.train_button]), self.status, self.plot.out])
     def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+        from IPython.display import display; display(self.widget)
 
 # %% ../nbs/05b_panel.ipynb #84bc5d35
 def config_panel(config:FinetuneConfig=None, yaml_path:Path=None)->ConfigPanel:

@@ -122,6 +122,38 @@ def _common_args(config:FinetuneConfig, precision, progress:bool)->dict:
                 bf16=precision.bf16, fp16=precision.fp16, use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
                 gradient_checkpointing=torch.cuda.is_available())  # TRL turns it on; on a CPU it only costs time
 
+# %% ../nbs/07a_rl.ipynb #72af6fe7
+def _grpo_trainer(config, model, tok, examples, dbs, common:dict, num_generations:int, temperature:float, max_new_tokens:int):
+    "TRL's GRPOTrainer with the execution reward: no KL term (`beta=0`), advantages not scaled by the group's spread."
+    from trl import GRPOConfig, GRPOTrainer
+    from text2sql_ft.sft import config_lora
+    tok.padding_side = "left"
+    args = GRPOConfig(**common, num_generations=num_generations, max_completion_length=max_new_tokens, temperature=temperature,
+                      beta=0.0, scale_rewards="none", generation_batch_size=config.train_batch_size * num_generations)
+    trainer = GRPOTrainer(model=model, reward_funcs=[execution_reward(examples, dbs)], args=args,
+                          train_dataset=rl_dataset(examples, config.schema_style), processing_class=tok, peft_config=config_lora(config))
+    return trainer, dict(questions=len(examples), generations=num_generations)
+
+def _dpo_trainer(config, model, tok, examples, dbs, common:dict, saved:Path, pairs:Optional[list], num_generations:int,
+                 temperature:float, beta:float, max_new_tokens:int, progress:bool):
+    "TRL's DPOTrainer on `pairs`, or on pairs sampled from the SFT model and labelled by execution (saved, and read back on a rerun)."
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+    from text2sql_ft.sft import config_lora
+    if pairs is None and saved.exists(): pairs, counts = (d := json.loads(saved.read_text()))["pairs"], d["counts"]
+    elif pairs is None:   # sampling is the slow part: a rerun (a resume) reads the pairs back
+        pairs, counts = dpo_pairs(model.eval(), tok, examples, num_generations, temperature, dbs, config.schema_style,
+                                  batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, seed=config.seed, progress=progress)
+        tmp = saved.with_suffix(".tmp"); tmp.write_text(json.dumps(dict(pairs=pairs, counts=counts))); tmp.replace(saved)
+    else: counts = dict(pairs=len(pairs))
+    if progress: print("DPO pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
+    if not pairs: raise ValueError(f"no DPO pairs: {counts}; every question was always right or always wrong "
+                                   "(try more samples or a higher temperature)")
+    args = DPOConfig(**common, beta=beta, max_length=config.max_length)
+    trainer = DPOTrainer(model=model.train(), args=args, train_dataset=Dataset.from_list(pairs), processing_class=tok,
+                         peft_config=config_lora(config))
+    return trainer, counts
+
 # %% ../nbs/07a_rl.ipynb #e9defcbd
 def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation, output folder (as for `train`)
              adapter:str,                  # the SFT adapter to start from
@@ -134,12 +166,10 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
              progress:bool=True,
             )->RLResult:
     "Train a LoRA adapter on top of the SFT `adapter` with execution rewards (GRPO) or execution-labelled pairs (DPO)."
-    from datasets import Dataset
     from transformers import AutoTokenizer, set_seed
-    from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer
     from text2sql_ft.lora import merged_for_inference
     from text2sql_ft.quantization import pick_precision, resolve_model
-    from text2sql_ft.sft import _last_checkpoint, config_lora, prepare_data
+    from text2sql_ft.sft import _last_checkpoint, prepare_data
     if method not in RL_METHODS: raise ValueError(f"method must be one of {RL_METHODS}, got {method!r}")
     if not (Path(adapter)/"adapter_config.json").exists(): raise FileNotFoundError(f"adapter {adapter}: no adapter_config.json there")
     config.check(); set_seed(config.seed)
@@ -150,27 +180,9 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     precision = pick_precision()
     model = merged_for_inference(config.model_name, adapter, precision)   # the SFT model, a plain copy
     dbs, common = databases_for(examples), _common_args(config, precision, progress)
-    if method == "grpo":
-        tok.padding_side = "left"
-        args = GRPOConfig(**common, num_generations=num_generations, max_completion_length=max_new_tokens, temperature=temperature,
-                          beta=0.0, scale_rewards="none", generation_batch_size=config.train_batch_size * num_generations)
-        trainer = GRPOTrainer(model=model, reward_funcs=[execution_reward(examples, dbs)], args=args,
-                              train_dataset=rl_dataset(examples, config.schema_style), processing_class=tok, peft_config=config_lora(config))
-        counts = dict(questions=len(examples), generations=num_generations)
-    else:
-        saved = out/"dpo_pairs.json"   # sampling is the slow part: a rerun (a resume) reads the pairs back
-        if pairs is None and saved.exists(): pairs, counts = (d := json.loads(saved.read_text()))["pairs"], d["counts"]
-        elif pairs is None:
-            pairs, counts = dpo_pairs(model.eval(), tok, examples, num_generations, temperature, dbs, config.schema_style,
-                                      batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, seed=config.seed, progress=progress)
-            tmp = saved.with_suffix(".tmp"); tmp.write_text(json.dumps(dict(pairs=pairs, counts=counts))); tmp.replace(saved)
-        else: counts = dict(pairs=len(pairs))
-        if progress: print("DPO pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
-        if not pairs: raise ValueError(f"no DPO pairs: {counts}; every question was always right or always wrong "
-                                       "(try more samples or a higher temperature)")
-        args = DPOConfig(**common, beta=beta, max_length=config.max_length)
-        trainer = DPOTrainer(model=model.train(), args=args, train_dataset=Dataset.from_list(pairs), processing_class=tok,
-                             peft_config=config_lora(config))
+    if method == "grpo": trainer, counts = _grpo_trainer(config, model, tok, examples, dbs, common, num_generations, temperature, max_new_tokens)
+    else: trainer, counts = _dpo_trainer(config, model, tok, examples, dbs, common, out/"dpo_pairs.json", pairs, num_generations,
+                                         temperature, beta, max_new_tokens, progress)
     config.to_yaml(out/"config.yaml")
     t0 = time.time()
     trainer.train(resume_from_checkpoint=_last_checkpoint(out))
