@@ -37,6 +37,7 @@ def test_notebooks_are_clean():
             if c.get("execution_count") is not None: bad.append(f"{p.name} cell {i}: execution_count")
             out = json.dumps(c.get("outputs", []))
             if re.search(r"it/s\]|s/it\]|\d+%\|", out): bad.append(f"{p.name} cell {i}: progress bar in output")
+            if m := re.search(r"/(root|tmp|work|home)/|'train_runtime'|'eval_runtime'", out): bad.append(f"{p.name} cell {i}: {m.group(0)!r} in output")
     assert not bad, bad
 
 def test_notebooks_show_their_examples():
@@ -48,6 +49,18 @@ def test_notebooks_show_their_examples():
         examples = [c for c in cells if not skip.match("".join(c["source"]))]
         if examples and not any(c.get("outputs") for c in examples): bare.append(f"{p.name} ({len(examples)} example cells)")
     assert not bare, f"committed without any example output (run their cheap cells and keep the outputs): {bare}"
+
+def test_lessons_show_most_of_their_examples():
+    "At least 60% of the example cells (code that is not export, hide, slow or gpu; not directives alone) keep an output."
+    skip = re.compile(r"#\|\s*(exports?|hide|slow|gpu|eval:\s*false)\b")
+    n = shown = 0
+    for p in _notebooks():
+        for c in json.loads(p.read_text(encoding="utf-8"))["cells"]:
+            src = "".join(c["source"]) if c["cell_type"] == "code" else ""
+            code = [l for l in src.splitlines() if l.strip() and not l.lstrip().startswith("#|")]
+            if not code or skip.search(" ".join(l for l in src.splitlines()[:4] if l.startswith("#|"))): continue
+            n += 1; shown += bool(c.get("outputs"))
+    assert shown >= 0.6 * n, f"only {shown} of {n} example cells show an output (run tools/fill_outputs.py on the lessons)"
 
 def test_one_module_per_notebook():
     "Each exporting notebook names a module of its own (one notebook <-> one module)."

@@ -32,7 +32,7 @@ def test_bench_quick_prints_p1_to_p4_and_p7(tmp_path, toy_dir):
     res = run_cli("bench", "--quick", "--model", str(toy_dir), "--scoring_model", str(toy_dir), "--out", str(tmp_path/"bench.json"))
     assert res.returncode == 0, res.stderr[-3000:]
     lines = dict(l.split(" ", 1) for l in res.stdout.splitlines() if re.fullmatch(r"P\d\w* -?[\d.]+(e-?\d+)?", l))
-    assert {"P1", "P2", "P2_identical", "P3", "P4", "P1_eval_loss_ours", "P1_eval_loss_seeds", "P7", "P7_vs_generate16"} <= set(lines), res.stdout
+    assert {"P1", "P2", "P2_identical", "P3", "P4", "P1_eval_loss_ours", "P1_eval_loss_baseline", "P7", "P7_vs_generate16"} <= set(lines), res.stdout
     assert float(lines["P4"]) < 1.0 and 0 <= float(lines["P2_identical"]) <= 1
     saved = json.loads((tmp_path/"bench.json").read_text())
     assert saved["figures"]["P3"] == pytest.approx(float(lines["P3"]), abs=0.01)
