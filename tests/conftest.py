@@ -10,10 +10,8 @@ def root(): return ROOT
 @pytest.fixture(scope="session")
 def toy_dir(tmp_path_factory):
     "A toy model and tokenizer saved to a folder (2-layer Llama, tokenizer trained in a second): what CLI tests train."
-    from text2sql_ft.toy import toy_model, toy_tokenizer
-    d = tmp_path_factory.mktemp("toy")/"model"
-    tok = toy_tokenizer(); toy_model(tok).save_pretrained(d); tok.save_pretrained(d)
-    return d
+    from text2sql_ft.toy import save_toy
+    return save_toy(tmp_path_factory.mktemp("toy")/"model")
 
 def run_cli(*args, env=None, timeout=900):
     "Run the installed `text2sql-ft` command; returns the CompletedProcess."

@@ -540,5 +540,6 @@ d = { 'settings': { 'branch': 'main',
                                                                                          'text2sql_ft/tokenization.py'),
                                           'text2sql_ft.tokenization.user_prompt': ( 'tokenization.html#user_prompt',
                                                                                     'text2sql_ft/tokenization.py')},
-            'text2sql_ft.toy': { 'text2sql_ft.toy.toy_model': ('toy.html#toy_model', 'text2sql_ft/toy.py'),
+            'text2sql_ft.toy': { 'text2sql_ft.toy.save_toy': ('toy.html#save_toy', 'text2sql_ft/toy.py'),
+                                 'text2sql_ft.toy.toy_model': ('toy.html#toy_model', 'text2sql_ft/toy.py'),
                                  'text2sql_ft.toy.toy_tokenizer': ('toy.html#toy_tokenizer', 'text2sql_ft/toy.py')}}}

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['CHATML_TEMPLATE', 'GEMMA_TEMPLATE', 'toy_tokenizer', 'toy_model']
+__all__ = ['CHATML_TEMPLATE', 'GEMMA_TEMPLATE', 'toy_tokenizer', 'toy_model', 'save_toy']
 
 # %% ../nbs/00b_toy.ipynb #ea254354
 CHATML_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
@@ -62,3 +62,14 @@ def toy_model(tokenizer,              # sets the vocabulary size and special tok
                       pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
     torch.manual_seed(seed)
     return LlamaForCausalLM(cfg).eval()
+
+# %% ../nbs/00b_toy.ipynb #4108572f
+def save_toy(folder, # where the model and tokenizer go (created)
+             tokenizer=None, # default: a fresh `toy_tokenizer()`
+             **kw,           # `toy_model`'s size arguments
+            ):
+    "A toy model and its tokenizer saved to `folder`, which is returned as a `Path`."
+    from pathlib import Path
+    folder, tokenizer = Path(folder), tokenizer or toy_tokenizer()
+    toy_model(tokenizer, **kw).save_pretrained(folder); tokenizer.save_pretrained(folder)
+    return folder
