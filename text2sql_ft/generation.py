@@ -4,7 +4,8 @@
 
 # %% ../nbs/05c_generation.ipynb #4b4fdca3
 from __future__ import annotations
-import re
+import inspect, re
+from functools import lru_cache
 from contextlib import contextmanager
 from typing import Callable, Optional
 
@@ -77,10 +78,12 @@ def _positions(mask): return (mask.cumsum(-1) - 1).clamp(min=0)  # real tokens o
 
 def _kv(cache)->list: return [(l.keys, l.values) for l in cache.layers]
 
-def _cache(model, cache)->dict:
-    "The KV-cache keyword `model.forward` takes: `cache` since transformers renamed it (the old name warns), else `past_key_values`."
-    import inspect
-    return {"cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values": cache}
+@lru_cache(maxsize=None)
+def _cache_name(cls)->str:
+    "The KV-cache keyword `cls.forward` takes: `cache` since transformers renamed it (the old name warns), else `past_key_values`."
+    return "cache" if "cache" in inspect.signature(cls.forward).parameters else "past_key_values"
+
+def _cache(model, cache)->dict: return {_cache_name(type(model)): cache}   # looked up once per model class, not per step
 
 def _prefix_cache(model, prefixes:list, pad_id:int):
     "KV tensors of the distinct non-empty `prefixes` (one more all-zero row for 'no prefix'), their mask, and each row's index."
