@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
+import sqlglot
+from sqlglot import exp
+
 from .assets import spider_dev_dir
 from .data import DataError, Example, ForeignKey, Schema, load_tables, quote_ident, schema_from_sqlite
 from .evaluation import HARDNESS, hardness
@@ -427,8 +430,6 @@ def _numbers(text:str)->set: return set(re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?
 
 def question_literals(e:Example)->list[str]:
     "The SQL literals of `e` that its question names (a LIMIT 1 behind 'the most' is not named, so not required)."
-    import sqlglot
-    from sqlglot import exp
     try: tree = sqlglot.parse_one(e.query, read="sqlite")
     except sqlglot.errors.ParseError: return []
     return list(dict.fromkeys(l.this for l in tree.find_all(exp.Literal) if _mentions(e.question, l.this)))
