@@ -145,13 +145,13 @@ def test_nf4_footprint_on_smollm2():
     "bitsandbytes NF4 on this CPU: the real model in 4-bit takes at most 0.35x its fp32 memory, and still runs."
     import torch
     from transformers import AutoTokenizer
-    from text2sql_ft.quantization import Precision, is_4bit, load_model, resolve_model
-    full = Precision("fp32", torch.float32, True, "reference")
-    fp32, nf4 = load_model("smollm2-135m", "none", full), load_model("smollm2-135m", "nf4", full)
-    ratio = nf4.get_memory_footprint() / fp32.get_memory_footprint()
+    from text2sql_ft.quantization import footprints, full_precision, is_4bit, load_model, resolve_model
+    fp = footprints("smollm2-135m", ("fp32", "nf4"))
+    ratio = fp["nf4"] / fp["fp32"]
     print(f"nf4/fp32 footprint: {ratio:.3f}")
-    assert is_4bit(nf4) and not is_4bit(fp32)
     assert ratio <= 0.35, ratio
+    nf4 = load_model("smollm2-135m", "nf4", full_precision())
+    assert is_4bit(nf4)
     tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m"))
     b = tok("SELECT name FROM singer WHERE age > 30", return_tensors="pt")
     with torch.no_grad(): loss = nf4(**b, labels=b["input_ids"]).loss.item()
@@ -162,8 +162,8 @@ def test_merge_adapter_into_smollm2(tmp_path):
     from peft import LoraConfig, get_peft_model
     from text2sql_ft.lora import merge_adapter
     import torch
-    from text2sql_ft.quantization import Precision, load_model
-    fp32 = Precision("fp32", torch.float32, True, "reference")
+    from text2sql_ft.quantization import full_precision, load_model
+    fp32 = full_precision("reference")
     get_peft_model(load_model("smollm2-135m", "none", fp32), LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False)
                    ).save_pretrained(tmp_path/"adapter")
     res = merge_adapter(load_model("smollm2-135m", "none", fp32), tmp_path/"adapter", tmp_path/"merged")

@@ -124,12 +124,10 @@ def bench_gold_execution(k:int=3, seed:int=0)->dict:
 
 # %% ../nbs/10_bench.ipynb #ffcbfaea
 def bench_footprint(model_name:str="offline")->float:
-    "P4: memory footprint of `model_name` in NF4 over fp32."
-    import torch
-    from text2sql_ft.quantization import Precision, load_model
-    fp32 = Precision("fp32", torch.float32, True, "reference")
-    full = load_model(model_name, "none", fp32).get_memory_footprint()
-    return load_model(model_name, "nf4", fp32).get_memory_footprint() / full
+    "P4: memory footprint of `model_name` in NF4 over fp32 (`quantization.footprints`)."
+    from text2sql_ft.quantization import footprints
+    fp = footprints(model_name, ("fp32", "nf4"))
+    return fp["nf4"] / fp["fp32"]
 
 # %% ../nbs/10_bench.ipynb #fd96b82e
 def matmul_peak_tflops(dtype=None, device:str=None, n:int=2048, reps:int=10)->float:
@@ -293,8 +291,8 @@ def run_bench(quick:bool=False, model_name:str="offline", out=print, gpu:Optiona
     out(f"P2 {g['speedup']:.2f}"); out(f"P2_identical {g['identical']:.3f}")
     details["P2"] = g
     if not quick:  # the same prompts in fp32: how much of the disagreement is bf16 rounding
-        from text2sql_ft.quantization import Precision
-        g32 = bench_generation(load_model(model_name, "none", Precision("fp32", torch.float32, True, "")).eval(), tok, prompts, 128,
+        from text2sql_ft.quantization import full_precision
+        g32 = bench_generation(load_model(model_name, "none", full_precision()).eval(), tok, prompts, 128,
                                mode["max_new_tokens"])
         figures["P2_fp32"], figures["P2_identical_fp32"] = g32["speedup"], g32["identical"]
         out(f"P2_fp32 {g32['speedup']:.2f}"); out(f"P2_identical_fp32 {g32['identical']:.3f}")

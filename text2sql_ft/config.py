@@ -28,6 +28,8 @@ class _WhatToTrain:
     output_name:str = _f("outputs/run", "output folder: checkpoints, adapter, config.yaml, TensorBoard logs")
     prev_checkpoint:Optional[str] = _f(None, "a saved adapter to continue training from")
     schema_style:str = _f("compact", "schema in the prompt: ddl or compact")
+    sql_style:str = _f("spider", "how the training SQL is written: spider (as in the data) or qualified (every column as "
+                       "table.column, no T1/T2 aliases, so the answer decides on a join after FROM)")
     quant:str = _f("none", "base model weights: nf4 (QLoRA), int8, or none (LoRA on full precision)")
     lora_r:int = _f(16, "LoRA rank")
     lora_alpha:float = _f(32.0, "LoRA alpha (update scaled by alpha/r)")
@@ -57,6 +59,8 @@ class FinetuneConfig(_WhatToTrain):
     train_limit:Optional[int] = _f(None, "use only the first N training examples")
     extra_train_data:Optional[str] = _f(None, "a JSONL of more training pairs (e.g. from text2sql-ft synth), added to the "
                                         "training split whole; none of its databases may be held out")
+    synth_pairs:int = _f(0, "add this many synthesized pairs per schema of the 146 offline Spider train schemas (none of them "
+                         "Spider dev's; as `text2sql-ft synth --n`) to the training data")
     eval_limit:Optional[int] = _f(None, "evaluate on only the first N held-out examples")
     retry_samples:int = _f(4, "execution-guided scoring: where a greedy query does not run on its database, sample this many "
                            "candidates and keep the first that runs (0: greedy only)")
@@ -71,6 +75,7 @@ class FinetuneConfig(_WhatToTrain):
 # %% ../nbs/05_config.ipynb #2d710376
 from .quantization import PRESETS as QUANT_PRESETS
 from .tokenization import SCHEMA_STYLES
+from .data import SQL_STYLES
 TASKS = {"sql": "text2sql_ft.tokenization:SQL_TASK",            # task_type -> where its `Task` lives, imported
          "schema": "text2sql_ft.schema_linking:LINKING_TASK"}   # only when a run trains on it
 
@@ -118,6 +123,8 @@ def _value_problems(self:FinetuneConfig, types:dict)->list:
     need(self.task_type in TASKS, f"task_type must be one of {tuple(TASKS)}, got {self.task_type!r}")
     need(self.quant in QUANT_PRESETS, f"quant must be one of {QUANT_PRESETS}, got {self.quant!r}")
     need(self.schema_style in SCHEMA_STYLES, f"schema_style must be one of {SCHEMA_STYLES}, got {self.schema_style!r}")
+    need(self.sql_style in SQL_STYLES, f"sql_style must be one of {SQL_STYLES}, got {self.sql_style!r}")
+    need(self.synth_pairs >= 0, f"synth_pairs must be >= 0, got {self.synth_pairs}")
     need(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
     need(self.gen_batch_size >= 1, f"gen_batch_size must be >= 1, got {self.gen_batch_size}")
     need(self.retry_samples >= 0, f"retry_samples must be >= 0, got {self.retry_samples}")

@@ -16,10 +16,11 @@ from sqlglot import exp
 from .assets import spider_dev_dir
 
 # %% auto #0
-__all__ = ['SQLITE_KEYWORDS', 'SPIDER_TYPES', 'ForeignKey', 'Table', 'quote_ident', 'Schema', 'to_ddl', 'to_compact',
-           'schema_from_spider', 'load_tables', 'DataError', 'schema_from_ddl', 'Example', 'Examples', 'BadRow',
-           'load_jsonl', 'load_spider', 'load_spider_dev_offline', 'load_bird', 'load_sql_create_context',
-           'split_by_database', 'LeakageReport', 'leakage_report', 'schema_from_sqlite', 'load_examples']
+__all__ = ['SQLITE_KEYWORDS', 'SPIDER_TYPES', 'SQL_STYLES', 'ForeignKey', 'Table', 'quote_ident', 'Schema', 'to_ddl',
+           'to_compact', 'schema_from_spider', 'load_tables', 'DataError', 'schema_from_ddl', 'Example', 'Examples',
+           'BadRow', 'load_jsonl', 'load_spider', 'load_spider_dev_offline', 'load_bird', 'load_sql_create_context',
+           'split_by_database', 'LeakageReport', 'leakage_report', 'schema_from_sqlite', 'qualify_columns',
+           'load_examples']
 
 # %% ../nbs/01_data.ipynb #b290f80f
 @dataclass(frozen=True)
@@ -461,6 +462,33 @@ def schema_from_sqlite(db_path:Path, db_id:str=None)->Schema:
     res = execute_sql(db_path, "SELECT sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND sql IS NOT NULL")
     if not res.ok: raise ValueError(f"cannot read the schema of {db_path}: {res.error}")
     return schema_from_ddl(";\n".join(r[0] for r in res.rows), db_id or db_path.stem)
+
+# %% ../nbs/01_data.ipynb #bac9226d
+SQL_STYLES = ("spider", "qualified")   # how training SQL is written: as in the data, or by `qualify_columns`
+
+def _in_scope(sel, kind)->list:
+    "The `kind` nodes whose nearest enclosing SELECT is `sel` (not those of its subqueries)."
+    return [n for n in sel.find_all(kind) if n.find_ancestor(exp.Select) is sel]
+
+def qualify_columns(sql:str, schema:Schema)->str:
+    "`sql` with every column written `table.column` and no table aliases; `sql` itself where that is not safe."
+    try: tree = sqlglot.parse_one(sql, read="sqlite")
+    except sqlglot.errors.ParseError: return sql
+    if not isinstance(tree, exp.Query): return sql   # not a query at all (sqlglot reads `SELEC x` as an alias)
+    for sel in list(tree.find_all(exp.Select)):
+        tables = _in_scope(sel, exp.Table)
+        names = [t.name for t in tables]
+        if len({n.lower() for n in names}) != len(names): return sql   # a self-join needs its aliases
+        alias = {(t.alias or t.name).lower(): t.name for t in tables}
+        for c in _in_scope(sel, exp.Column):
+            if c.table:
+                if c.table.lower() not in alias: return sql        # an outer query's alias: a correlated subquery
+                c.set("table", exp.to_identifier(alias[c.table.lower()]))
+            elif len(owners := [n for n in names if schema.has_column(n, c.name)]) == 1:
+                c.set("table", exp.to_identifier(owners[0]))
+            elif owners: return sql                                # a column two of its tables have, unqualified
+        for t in tables: t.set("alias", None)
+    return tree.sql(dialect="sqlite")
 
 # %% ../nbs/01_data.ipynb #9ae7c69b
 def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction:float=0.2, seed:int=0)->list:

@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from .generation import extract_sql, generate_replies, sample_replies
-from .execution import ExecResult, execute_sql, has_order_by, results_match
+from .execution import ExecResult, execute_sql, execution_match
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM
 
@@ -175,13 +175,11 @@ def score(examples:list,           # gold `Example`s
     dbs = dbs or databases_for(examples, k, seed)
     rows = []
     for i, (e, pred) in enumerate(zip(examples, preds)):
-        matches, first = [], None
-        for path in dbs[e.db_id]:
-            g = execute_sql(path, e.query, timeout)
-            if not g.ok: raise ValueError(f"gold query of example {i} ({e.db_id}) does not run on {path}: {g.error}")
-            p = execute_sql(path, pred, timeout)  # a status for any prediction, never an exception
-            first = first or p
-            matches.append(p.ok and results_match(g.rows, p.rows, has_order_by(e.query)))
+        paths = dbs[e.db_id]
+        first = execute_sql(paths[0], pred, timeout)  # a status for any prediction, never an exception
+        try: matches = [execution_match(path, e.query, pred, timeout, pred_result=first if j == 0 else None)
+                        for j, path in enumerate(paths)]
+        except ValueError as err: raise ValueError(f"example {i} ({e.db_id}): {err}") from None
         try: em_raw, em = exact_match_raw(e.query, pred), exact_match(e.query, pred)
         except Exception: em_raw = em = False  # a prediction the parser chokes on matches nothing; the other rows are kept
         rows.append(dict(db_id=e.db_id, question=e.question, gold=e.query, pred=pred,

@@ -202,11 +202,12 @@ def execution_match(db_path:Path,      # SQLite file to run both queries on
                     pred:str,          # predicted SQL (untrusted)
                     timeout:float=5.0, # seconds per query
                     gold_result:ExecResult=None, # a cached result of `gold` on `db_path`
+                    pred_result:ExecResult=None, # a cached result of `pred` on `db_path`
                    )->bool:
     "True when `pred` returns the same rows as `gold` on `db_path` (Spider's denotation rule)."
     g = gold_result or execute_sql(db_path, gold, timeout)
     if not g.ok: raise ValueError(f"gold query does not run on {db_path} ({g.status}: {g.error}): {gold}")
-    p = execute_sql(db_path, pred, timeout)
+    p = pred_result or execute_sql(db_path, pred, timeout)
     return p.ok and results_match(g.rows, p.rows, has_order_by(gold))
 
 def test_suite_match(db_paths:list, gold:str, pred:str, timeout:float=5.0)->bool:

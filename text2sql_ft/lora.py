@@ -8,7 +8,7 @@ import json, os, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .quantization import Precision, is_4bit, load_model, pick_precision
+from .quantization import full_precision, is_4bit, load_model, pick_precision
 
 # %% auto #0
 __all__ = ['MERGE_TOLERANCE', 'lora_config', 'add_lora', 'TrainableReport', 'trainable_report', 'MergeResult', 'merge_adapter',
@@ -115,7 +115,7 @@ def merged_for_inference(base,             # a model folder / Hub id / offline n
     from peft import PeftModel
     stack = adapter_stack(adapter_dir)
     precision = precision or pick_precision()
-    model = load_model(base, "none", Precision("fp32", torch.float32, True, "merge in full precision"))
+    model = load_model(base, "none", full_precision("merge in full precision"))
     for a in stack: model = PeftModel.from_pretrained(model, a).merge_and_unload()
     return model.to(precision.compute_dtype).eval()
 

@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 from .assets import OFFLINE_MODELS
-from .config import QUANT_PRESETS, SCHEMA_STYLES, TASKS, FinetuneConfig
+from .config import QUANT_PRESETS, SCHEMA_STYLES, SQL_STYLES, TASKS, FinetuneConfig
 
 # %% auto #0
 __all__ = ['GROUPS', 'LossPlot', 'ConfigPanel', 'config_panel']
@@ -26,6 +26,7 @@ def _widgets()->dict:
         output_name=w(W.Text, "output folder"),
         task_type=w(W.Dropdown, "task", options=list(TASKS)),
         schema_style=w(W.Dropdown, "schema style", options=list(SCHEMA_STYLES)),
+        sql_style=w(W.Dropdown, "SQL style", options=list(SQL_STYLES)),
         quant=w(W.Dropdown, "quantization", options=list(QUANT_PRESETS)),
         lora_r=w(W.IntSlider, "LoRA r", min=1, max=128), lora_alpha=w(W.FloatText, "LoRA alpha"),
         lora_dropout=w(W.FloatSlider, "LoRA dropout", min=0.0, max=0.5, step=0.01), use_dora=w(W.Checkbox, "DoRA"),
@@ -64,7 +65,7 @@ class LossPlot:
             self.out.clear_output(wait=True); display(Image(data=png.getvalue(), format="png"))
 
 # %% ../nbs/05b_panel.ipynb #cd08e8df
-GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_style", "quant"],   # tabs, as a user thinks
+GROUPS = {"model & data": ["model_name", "dataset_id", "task_type", "schema_style", "sql_style", "quant"],   # tabs, as a user thinks
           "LoRA": ["lora_r", "lora_alpha", "lora_dropout", "use_dora"],
           "optimisation": ["learning_rate", "train_batch_size", "grad_accum_steps", "max_length"],
           "schedule & outputs": ["num_epochs", "max_steps", "save_steps", "eval_steps", "seed", "output_name"]}

@@ -12,10 +12,10 @@ from typing import Optional
 from .assets import offline_model, offline_model_dir
 
 # %% auto #0
-__all__ = ['PRESETS', 'WEIGHT_BYTES', 'COMPUTE_BYTES', 'quant_config', 'Precision', 'cpu_bf16_native', 'pick_precision',
-           'resolve_model', 'load_model', 'is_4bit', 'footprints', 'sql_perplexity', 'plot_footprints', 'parameters_of',
-           'lora_parameters', 'MemoryEstimate', 'estimate_training_memory', 'DoesNotFit', 'available_memory',
-           'check_fits']
+__all__ = ['PRESETS', 'WEIGHT_BYTES', 'COMPUTE_BYTES', 'quant_config', 'Precision', 'full_precision', 'cpu_bf16_native',
+           'pick_precision', 'resolve_model', 'load_model', 'is_4bit', 'footprints', 'sql_perplexity',
+           'plot_footprints', 'parameters_of', 'lora_parameters', 'MemoryEstimate', 'estimate_training_memory',
+           'DoesNotFit', 'available_memory', 'check_fits']
 
 # %% ../nbs/03_quantization.ipynb #cbec3503
 PRESETS = ("nf4", "int8", "none")
@@ -45,6 +45,11 @@ class Precision:
     @property
     def fp16(self)->bool: return self.name == "fp16"   # for TrainingArguments(fp16=...)
 
+def full_precision(reason:str="full precision")->Precision:
+    "float32 compute and float32 trainable weights: the reference a lesson, a merge or a footprint is measured against."
+    import torch
+    return Precision("fp32", torch.float32, True, reason)
+
 def cpu_bf16_native(cpuinfo:str="/proc/cpuinfo")->bool:
     "Whether this CPU multiplies bf16 natively (AMX or AVX512-BF16); elsewhere bf16 is emulated and slower than fp32."
     try: text = Path(cpuinfo).read_text()
@@ -57,7 +62,7 @@ def pick_precision()->Precision:
     if not torch.cuda.is_available():
         if cpu_bf16_native(): return Precision("bf16", torch.bfloat16, False, "no CUDA device; this CPU has native bf16 (AMX / "
                                                 "AVX512-BF16): bf16 compute and bf16 LoRA weights (fp32 ones cost a cast each way)")
-        return Precision("fp32", torch.float32, True, "no CUDA device and no native bf16 on this CPU: float32")
+        return full_precision("no CUDA device and no native bf16 on this CPU: float32")
     major, minor = torch.cuda.get_device_capability()
     if major >= 8: return Precision("bf16", torch.bfloat16, True, f"compute capability {major}.{minor} >= 8.0: native bf16, "
                                     "LoRA weights in fp32 (PEFT's default)")
@@ -104,13 +109,14 @@ def is_4bit(model)->bool:
     return bool(getattr(model, "is_loaded_in_4bit", False)) or any(type(m).__name__ == "Linear4bit" for m in model.modules())
 
 # %% ../nbs/03_quantization.ipynb #8d8fa8fb
-def footprints(name_or_path:str)->dict:
-    "Memory footprint in MB of the model in fp32, bf16, int8 and nf4."
+def footprints(name_or_path:str, labels=("fp32", "bf16", "int8", "nf4"))->dict:
+    "Memory footprint in MB of the model in each of `labels`: fp32, bf16, int8, nf4."
     import torch
+    ways = dict(fp32=("none", full_precision()), bf16=("none", Precision("bf16", torch.bfloat16, False, "")),
+                int8=("int8", full_precision()), nf4=("nf4", full_precision()))
     out = {}
-    for label, quant, prec in [("fp32", "none", None), ("bf16", "none", Precision("bf16", torch.bfloat16, False, "")),
-                               ("int8", "int8", None), ("nf4", "nf4", None)]:
-        m = load_model(name_or_path, quant, prec or Precision("fp32", torch.float32, True, ""), device_map="cpu")
+    for label in labels:
+        m = load_model(name_or_path, *ways[label], device_map="cpu")
         out[label] = m.get_memory_footprint() / 1e6
         del m
     return out

@@ -4,22 +4,22 @@
 
 # %% ../nbs/05a_sft.ipynb #301a45be
 from __future__ import annotations
-import functools, json, math, os, time, warnings
+import dataclasses, functools, json, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .config import FinetuneConfig, task_for
-from .data import load_examples, load_jsonl
+from .data import load_examples, load_jsonl, qualify_columns
 from .lora import lora_config
 from .quantization import (available_memory, check_fits, estimate_training_memory, load_model, pick_precision,
                                       resolve_model)
 from .tokenization import collate, pack_shared_prefix, preflight, tokenize_example
 
 # %% auto #0
-__all__ = ['Prepared', 'sample', 'held_out_examples', 'prepare_data', 'training_rows', 'training_collator', 'rows_per_step',
-           'TrainResult', 'sft_args', 'memory_preflight', 'train', 'adapt_model', 'compile_layers', 'config_lora',
-           'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
+__all__ = ['Prepared', 'sample', 'held_out_examples', 'extra_examples', 'prepare_data', 'training_rows', 'training_collator',
+           'rows_per_step', 'TrainResult', 'sft_args', 'memory_preflight', 'train', 'adapt_model', 'compile_layers',
+           'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -42,25 +42,39 @@ def held_out_examples(config:FinetuneConfig)->list:
     "The held-out examples a run is scored on: `eval_limit` of the test side, sampled across its databases."
     return sample(load_examples(config.dataset_id, "test", config.test_fraction, config.seed), config.eval_limit, config.seed)
 
+# %% ../nbs/05a_sft.ipynb #ba18660e
+def extra_examples(config:FinetuneConfig)->list:
+    "The training pairs beyond the dataset's own: `extra_train_data`'s, then `synth_pairs` per Spider train schema."
+    if not (config.extra_train_data or config.synth_pairs): return []
+    from text2sql_ft.pairs import check_no_leakage, spider_train_schemas, synthesize_for
+    held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed)}
+    extra = list(load_jsonl(config.extra_train_data)) if config.extra_train_data else []
+    check_no_leakage({e.db_id for e in extra}, held_dbs, f"extra_train_data {config.extra_train_data}")
+    if config.synth_pairs:
+        schemas = {k: v for k, v in spider_train_schemas().items() if k not in held_dbs}
+        extra += synthesize_for(schemas, config.synth_pairs, config.seed, held_dbs, progress=False)
+    return extra
+
 # %% ../nbs/05a_sft.ipynb #62226682
 def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     "Split by database, sample, tokenize, preflight, and build `datasets.Dataset`s."
     from datasets import Dataset
     train_ex = sample(load_examples(config.dataset_id, "train", config.test_fraction, config.seed), config.train_limit, config.seed)
     held_out = held_out_examples(config)
-    if config.extra_train_data:  # e.g. synthesized pairs: never on a held-out database
-        from text2sql_ft.pairs import check_no_leakage
-        extra = load_jsonl(config.extra_train_data)
-        held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed)}
-        check_no_leakage({e.db_id for e in extra}, held_dbs, f"extra_train_data {config.extra_train_data}")
-        train_ex = sample(train_ex + list(extra), None, config.seed)
+    if extra := extra_examples(config):  # e.g. synthesized pairs: never on a held-out database
+        train_ex = sample(train_ex + extra, None, config.seed)
+    qualify = _qualified if config.sql_style == "qualified" else list  # the targets: scoring keeps each question's own gold
+    train_ex = qualify(train_ex)
     task = task_for(config.task_type)  # what the answer is: SQL, or (schema linking) the JSON of tables and columns
     def tok(exs): return [tokenize_example(tokenizer, task.to_training(e), config.schema_style, task.system) for e in exs]
     tr = preflight(tokenizer, tok(train_ex), config.max_length)
-    ev = preflight(tokenizer, tok(held_out[:config.eval_loss_examples]), config.max_length)  # the loss curve's sample
+    ev = preflight(tokenizer, tok(qualify(held_out[:config.eval_loss_examples])), config.max_length)  # the loss curve's sample
     if not tr.kept: raise ValueError(f"no training example fits max_length={config.max_length} (longest: {tr.longest})")
     return Prepared(Dataset.from_list(training_rows(tr.kept, config)), Dataset.from_list(ev.kept) if ev.kept else None,
                     train_ex, held_out, len(tr.dropped), sum(len(f["input_ids"]) for f in tr.kept))
+
+def _qualified(examples:list)->list:
+    return [dataclasses.replace(e, query=qualify_columns(e.query, e.schema)) for e in examples]
 
 def training_rows(features:list, config:FinetuneConfig)->list:
     "What the trainer iterates over: rows of examples sharing a prefix with `share_prefix`, else the examples."

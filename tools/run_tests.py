@@ -49,7 +49,7 @@ def run_pytest(extra):
     xml.parent.mkdir(exist_ok=True)
     if xml.exists(): xml.unlink()
     rc = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
-                         f"--junitxml={xml}", *extra], cwd=ROOT).returncode
+                         f"--junitxml={xml}", "--durations=8", *extra], cwd=ROOT).returncode
     if rc == 5: return 0, 0, 0, rc  # no tests collected
     if not xml.exists(): return 0, 1, 0, rc  # pytest itself broke: count one failure
     root = ET.parse(xml).getroot()
