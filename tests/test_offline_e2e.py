@@ -41,7 +41,10 @@ def test_cli_run_main_job_short(tmp_path):
     for side in ("base", "finetuned"):
         assert {"em", "ex", "ts"} <= set(report[side]) and report[side]["n"] == 4
         lo, hi = report[side]["ex_ci"]; assert 0 <= lo <= report[side]["ex"] <= hi <= 1, report[side]
-    assert report["model"] == "smollm2-135m" and 1 <= len(report["train_dbs"]) <= 8, report  # the databases trained on
+    from text2sql_ft.pairs import spider_dev_db_ids
+    human = set(report["train_dbs"]) & spider_dev_db_ids()   # the 8 human pairs' databases; the rest are the 146 Spider
+    assert report["model"] == "smollm2-135m" and 1 <= len(human) <= 8, report  # train schemas the job synthesizes pairs on
+    assert len(report["train_dbs"]) - len(human) == 146 and report["n_train"] > 8 + 400, report
     assert not set(report["train_dbs"]) & set(report["held_out_dbs"]), report
     assert set(report["seconds"]) == {"base_scoring", "training", "finetuned_scoring", "load_and_merge"}, report
     assert report["wall_s"] > 0 and (tmp_path/"main"/"adapter"/"adapter_config.json").exists()
