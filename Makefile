@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test test-slow test-browser browser-deps readme export clean-nbs prepare-nbs
+.PHONY: install run test test-slow test-browser browser-deps readme prepare-nbs
 
 # torch first and pinned: an unpinned torch pulls GBs of CUDA wheels on a CPU machine.
 install:
