@@ -108,7 +108,8 @@ def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None, greedy_lift_ci
     return "\n".join(lines)
 
 # %% ../nbs/08_main_job.ipynb #aa0c537b
-MAIN_JOB = dict(output_name="outputs/main", train_limit=500, synth_pairs=3, eval_limit=None, eval_loss_examples=16, learning_rate=2e-4, num_epochs=1.0,
+MAIN_JOB = dict(output_name="outputs/main", train_limit=500, synth_pairs=3, eval_limit=None, eval_loss_examples=16,
+                learning_rate=2e-4, num_epochs=1.0,
                 train_batch_size=8, save_steps=25, eval_steps=1000, logging_steps=5, schema_style="compact", quant="none",
                 compile_layers=True)
 
