@@ -190,7 +190,7 @@ def _evaluate_flags(sub):
     ev.add_argument("--test_fraction", type=_fraction, default=0.2, help="share of examples held out, by database")
     ev.add_argument("--seed", type=int, default=0, help="split and database-synthesis seed")
     ev.add_argument("--limit", type=_positive, default=None, help="score N examples of the split, a seeded sample across its databases")
-    ev.add_argument("--batch_size", type=_positive, default=128, help="prompts decoded together (finished rows leave the batch)")
+    ev.add_argument("--batch_size", type=_positive, default=128, help="rows decoded together (a finished row leaves at once; the next prompts refill the batch)")
     ev.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on each reply")
     ev.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt (as in training)")
     ev.add_argument("--k", type=_positive, default=3, help="synthesized databases per schema (test-suite accuracy)")

@@ -46,7 +46,7 @@ class FinetuneConfig(_WhatToTrain):
     max_steps:int = _f(-1, "stop after this many optimizer steps (-1: use num_epochs)")
     train_batch_size:int = _f(8, "examples per device per step")
     eval_batch_size:int = _f(16, "examples per device when computing the held-out loss")
-    gen_batch_size:int = _f(128, "prompts decoded together when scoring (finished rows leave the batch at once)")
+    gen_batch_size:int = _f(128, "rows decoded together when scoring (a finished row leaves at once; the next prompts refill the batch)")
     grad_accum_steps:int = _f(1, "steps to accumulate before an optimizer update")
     warmup_ratio:float = _f(0.05, "share of steps with linear warm-up")
     max_length:int = _f(1024, "longest example in tokens; longer ones are dropped (never truncated)")

@@ -5,6 +5,7 @@
 # %% ../nbs/05c_generation.ipynb #4b4fdca3
 from __future__ import annotations
 import inspect, re
+from collections import Counter
 from functools import lru_cache
 from contextlib import contextmanager
 from typing import Callable, Optional
@@ -85,27 +86,82 @@ def _cache_name(cls)->str:
 
 def _cache(model, cache)->dict: return {_cache_name(type(model)): cache}   # looked up once per model class, not per step
 
-def _prefix_cache(model, prefixes:list, pad_id:int):
-    "KV tensors of the distinct non-empty `prefixes` (one more all-zero row for 'no prefix'), their mask, and each row's index."
+def _lpad(t, n:int):
+    "`t` (rows x heads x length x dim, or rows x length) left-padded with zeros to length `n`."
+    import torch
+    d = -2 if t.dim() == 4 else -1
+    if t.shape[d] == n: return t
+    shape = list(t.shape); shape[d] = n - t.shape[d]
+    return torch.cat([t.new_zeros(shape), t], d)
+
+def _prefix_kv(model, prefix:tuple, store:dict, bases:dict)->list:
+    "The KV tensors of one prompt prefix (no padding), computed at its first use in a call and kept in `store`; from its base's, if it has one."
     import torch
     from transformers import DynamicCache
+    if prefix not in store:
+        base = bases.get(prefix, ())
+        kv = _prefix_kv(model, base, store, bases) if base else None
+        cache = DynamicCache(ddp_cache_data=kv, config=model.config) if kv else DynamicCache(config=model.config)
+        model(input_ids=torch.tensor([prefix[len(base):]], device=model.device), **_cache(model, cache),
+              position_ids=torch.arange(len(base), len(prefix), device=model.device)[None], use_cache=True, logits_to_keep=1)
+        store[prefix] = _kv(cache)
+    return store[prefix]
+
+def _prefix_cache(model, prefixes:list, store:dict, bases:dict):
+    "KV tensors of the distinct non-empty `prefixes`, left-padded together (one more all-zero row for 'no prefix'), their mask, and each row's index."
+    import torch
     uniq = [p for p in dict.fromkeys(prefixes) if p]
     which = torch.tensor([uniq.index(p) if p else len(uniq) for p in prefixes])
     if not uniq: return None, torch.zeros((1, 0), dtype=torch.long), which
-    ids, mask = _left_pad([list(u) for u in uniq], pad_id)
-    cache = DynamicCache(config=model.config)
-    model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), position_ids=_positions(mask).to(model.device),
-          **_cache(model, cache), use_cache=True, logits_to_keep=1)
-    kv = [(torch.cat([k, torch.zeros_like(k[:1])]), torch.cat([v, torch.zeros_like(v[:1])])) for k, v in _kv(cache)]
-    return kv, torch.cat([mask, torch.zeros_like(mask[:1])]), which
+    kvs, P = [_prefix_kv(model, u, store, bases) for u in uniq], max(map(len, uniq))
+    kv = [tuple(torch.cat([_lpad(kvs[u][l][i], P) for u in range(len(uniq))] + [_lpad(kvs[0][l][i][:1, :, :0], P)])
+                for i in (0, 1)) for l in range(len(kvs[0]))]
+    return kv, torch.stack([_lpad(torch.ones(len(u), dtype=torch.long), P) for u in uniq] + [torch.zeros(P, dtype=torch.long)]), which
 
 # %% ../nbs/05c_generation.ipynb #051b787b
-def _prefill(model, prefixes:list, suffixes:list, pad_id:int):
-    "Prefill a batch: its merged cache, attention mask and the logits of each row's last prompt token."
+@lru_cache(maxsize=None)
+def _roomy_layer():
+    "A KV-cache layer with room to spare: each new token is written in place, not concatenated (a copy of the whole cache)."
+    from transformers.cache_utils import DynamicLayer
+    class RoomyLayer(DynamicLayer):
+        room = 32   # positions reserved at a time
+        def __init__(self, keys, values):
+            super().__init__()
+            self.is_initialized, self.device = True, keys.device
+            self._reserve(keys, values)
+        def _reserve(self, keys, values):
+            (B, H, n, D), self._n = keys.shape, keys.shape[-2]
+            self._k, self._v = keys.new_zeros((B, H, n + self.room, D)), values.new_zeros((B, H, n + self.room, values.shape[-1]))
+            self._k[:, :, :n], self._v[:, :, :n] = keys, values
+            self._views()
+        def _views(self): self.keys, self.values = self._k[:, :, :self._n], self._v[:, :, :self._n]
+        def update(self, key_states, value_states, *args, **kwargs):
+            q = key_states.shape[-2]
+            if self._n + q > self._k.shape[-2]: self._reserve(self.keys, self.values)
+            self._k[:, :, self._n:self._n + q], self._v[:, :, self._n:self._n + q] = key_states, value_states
+            self._n += q; self._views()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self._k, self._v = self._k[indices], self._v[indices]; self._views()
+        def shed(self, holes:list, movers:list, m:int):
+            "Keep the first `m` rows, after moving rows `movers` into `holes`: a copy of the moved rows only."
+            if holes: self._k[holes], self._v[holes] = self._k[movers], self._v[movers]
+            self._k, self._v = self._k[:m], self._v[:m]; self._views()
+    return RoomyLayer
+
+def _roomy(model, kv:list):
+    "A cache for `model`'s forward over per-layer (keys, values), with room to grow."
+    from transformers import DynamicCache
+    cache = DynamicCache(config=model.config)
+    cache.layers = [_roomy_layer()(k, v) for k, v in kv]
+    return cache
+
+def _prefill(model, prefixes:list, suffixes:list, pad_id:int, store:dict=None, bases:dict=None):
+    "Prefill rows: their per-layer (keys, values), attention mask and the logits of each row's last prompt token."
     import torch
     from transformers import DynamicCache
     dev, cfg, B = model.device, model.config, len(suffixes)
-    pkv, pmask, which = _prefix_cache(model, prefixes, pad_id)
+    pkv, pmask, which = _prefix_cache(model, prefixes, {} if store is None else store, bases or {})
     P, S = pmask.shape[1], max(map(len, suffixes))
     order = sorted(range(B), key=lambda r: len(suffixes[r]))
     kv, mask, logits = None, torch.zeros((B, P + S), dtype=torch.long), None
@@ -125,7 +181,15 @@ def _prefill(model, prefixes:list, suffixes:list, pad_id:int):
                 M[rows.to(M.device), :, :P] = t[:, :, :P]; M[rows.to(M.device), :, P + S - n:] = t[:, :, P:]
         mask[rows, :P], mask[rows, P + S - n:] = pmask[sel], smask
         logits[rows.to(logits.device)] = out.logits[:, -1]
-    return DynamicCache(ddp_cache_data=kv, config=cfg), mask, logits
+    return kv, mask, logits
+
+def _join(a:Optional[tuple], b:tuple)->tuple:
+    "Rows `b` (kv, mask, logits) added below rows `a`: the shorter side is left-padded, and masked, so no row sees a change."
+    import torch
+    if a is None: return b
+    n = max(a[1].shape[1], b[1].shape[1])
+    kv = [tuple(torch.cat([_lpad(x, n), _lpad(y, n)]) for x, y in zip(la, lb)) for la, lb in zip(a[0], b[0])]
+    return kv, torch.cat([_lpad(a[1], n), _lpad(b[1], n)]), torch.cat([a[2], b[2]])
 
 # %% ../nbs/05c_generation.ipynb #00e17dca
 def _eos_ids(model, tokenizer)->set:
@@ -134,16 +198,30 @@ def _eos_ids(model, tokenizer)->set:
     ids = ids if isinstance(ids, (list, tuple)) else [ids]
     return {i for i in [tokenizer.eos_token_id, *ids] if i is not None}
 
-def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_tokens:int,
-                  stop:Optional[Callable], piece:Callable, pick:Optional[Callable]=None)->list[list[int]]:
-    "Reply tokens for each row of a batch (a row = shared prefix + its own suffix): greedy, or `pick(logits)` (e.g. a `sampler`)."
+def _shed(cache, keep:list)->list:
+    "Pack the rows `keep` (ascending) of `cache` into its first slots, filling each gap with a kept row from the end; their new order."
+    m, kept = len(keep), set(keep)
+    holes, movers = [j for j in range(m) if j not in kept], [j for j in keep if j >= m]
+    for layer in cache.layers: layer.shed(holes, movers, m)
+    order = list(range(m))
+    for h, j in zip(holes, movers): order[h] = j
+    return order
+
+def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_tokens:int, stop:Optional[Callable],
+            piece:Callable, pick:Optional[Callable]=None, batch_size:int=128, done:Callable=lambda n: None,
+            bases:dict=None)->list[list[int]]:
+    "Reply tokens for each row (a row = shared prefix + its own suffix): greedy, or `pick(logits)` (e.g. a `sampler`)."
     import torch
     dev, pick = model.device, pick or (lambda logits: logits.argmax(-1))
+    gen, text, store = [[] for _ in suffixes], [""] * len(suffixes), {}
+    nxt_row, rows, cache, mask, logits = 0, [], None, None, None   # the next row to prefill; the live rows and their state
     with torch.inference_mode():
-        cache, mask, logits = _prefill(model, prefixes, suffixes, pad_id)
-        rows, gen, text = list(range(len(suffixes))), [[] for _ in suffixes], [""] * len(suffixes)
-        pos = mask.sum(-1)   # the position of each row's next token
-        for step in range(max_new_tokens):
+        while nxt_row < len(suffixes) or rows:
+            if nxt_row < len(suffixes) and len(rows) <= batch_size // 2:   # refill: the next rows join the live ones
+                new = range(nxt_row, min(nxt_row + batch_size - len(rows), len(suffixes)))
+                kv, mask, logits = _join((_kv(cache), mask, logits) if rows else None,
+                                         _prefill(model, [prefixes[r] for r in new], [suffixes[r] for r in new], pad_id, store, bases))
+                cache, rows, nxt_row = _roomy(model, kv), rows + list(new), new.stop
             nxt, keep = pick(logits).tolist(), []
             for j, (r, t) in enumerate(zip(rows, nxt)):
                 if t in eos: continue
@@ -151,17 +229,19 @@ def _greedy_batch(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_
                 if stop is not None:
                     text[r] += piece(t)
                     if stop(text[r]): continue
-                keep.append(j)
-            if not keep or step == max_new_tokens - 1: break
-            if len(keep) < len(rows):
-                k = torch.tensor(keep)
-                cache.batch_select_indices(k.to(dev)); mask, pos = mask[k], pos[k]
+                if len(gen[r]) < max_new_tokens: keep.append(j)
+            done(len(rows) - len(keep))
+            if not keep: rows = []; continue
+            if len(keep) < len(rows):   # shed the finished rows, and the columns only they used
+                keep = _shed(cache, keep)
+                mask = mask[torch.tensor(keep)]
+                if (lead := int(mask.any(0).long().argmax())) >= _roomy_layer().room:
+                    cache, mask = _roomy(model, [(key[:, :, lead:], v[:, :, lead:]) for key, v in _kv(cache)]), mask[:, lead:]
             rows = [rows[j] for j in keep]
             mask = torch.cat([mask, mask.new_ones((len(rows), 1))], 1)
-            ids = torch.tensor([[nxt[j]] for j in keep])
-            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos[:, None].to(dev),
+            ids, pos = torch.tensor([[nxt[j]] for j in keep]), mask.sum(-1, keepdim=True) - 1
+            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
                            **_cache(model, cache), use_cache=True).logits[:, -1]
-            pos = pos + 1
     return gen
 
 # %% ../nbs/05c_generation.ipynb #08bd77dc
@@ -258,23 +338,32 @@ def batch_order(ids:list, plen:list)->list[int]:
     return sorted(range(len(ids)), key=lambda i: (ids[i][:plen[i]], len(ids[i]) - plen[i]))
 
 # %% ../nbs/05c_generation.ipynb #d5e7c906
+def _prefixes(ids:list)->tuple[list, dict]:
+    "Each prompt's shared-prefix length; prompts in copies (samples) share all but their last token, from their database's prefix (`bases`)."
+    uniq = list(dict.fromkeys(map(tuple, ids)))
+    if len(uniq) == len(ids): return shared_prefixes(ids), {}
+    copies, base = Counter(map(tuple, ids)), dict(zip(uniq, shared_prefixes([list(u) for u in uniq])))
+    plen, bases = [], {}
+    for u in map(tuple, ids):
+        if copies[u] == 1 or len(u) < 2: plen.append(base[u]); continue
+        plen.append(len(u) - 1)
+        if 0 < base[u] < len(u) - 1: bases[u[:-1]] = u[:base[u]]
+    return plen, bases
+
 def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar, pick=None)->list[str]:
-    "Shared prefixes, shedding rows (see above)."
+    "Shared prefixes, rows that leave when done and are replaced (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
-    plen, eos = shared_prefixes(ids), _eos_ids(model, tokenizer)
+    (plen, bases), eos = _prefixes(ids), _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos)
     pieces = {}
     def piece(t):
         if t not in pieces: pieces[t] = tokenizer.decode([t])
         return pieces[t]
-    order = batch_order(ids, plen)
-    out = [None] * len(ids)
-    for s in range(0, len(order), batch_size):
-        idx = order[s:s + batch_size]
-        gen = _greedy_batch(model, [tuple(ids[i][:plen[i]]) for i in idx], [ids[i][plen[i]:] for i in idx], eos, pad_id,
-                            max_new_tokens, stop, piece, pick)
-        for i, g in zip(idx, gen): out[i] = tokenizer.decode(g, skip_special_tokens=True)
-        bar.update(len(idx))
+    order, out = batch_order(ids, plen), [None] * len(ids)
+    prefixes = [tuple(ids[i][:plen[i]]) for i in order]
+    gen = _decode(model, prefixes, [ids[i][plen[i]:] for i in order], eos, pad_id,
+                  max_new_tokens, stop, piece, pick, batch_size, bar.update, bases)
+    for i, g in zip(order, gen): out[i] = tokenizer.decode(g, skip_special_tokens=True)
     return out
 
 def generate_sql(model, tokenizer, examples:list, batch_size:int=128, **kwargs)->list[str]:
