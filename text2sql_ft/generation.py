@@ -219,6 +219,8 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
         while nxt_row < len(suffixes) or rows:
             if nxt_row < len(suffixes) and len(rows) <= batch_size // 2:   # refill: the next rows join the live ones
                 new = range(nxt_row, min(nxt_row + batch_size - len(rows), len(suffixes)))
+                need = {prefixes[r] for r in new}; need |= {bases[p] for p in need if p in (bases or {})}
+                for p in set(store) - need: del store[p]   # rows come grouped by prefix: a prefix passed is not met again
                 kv, mask, logits = _join((_kv(cache), mask, logits) if rows else None,
                                          _prefill(model, [prefixes[r] for r in new], [suffixes[r] for r in new], pad_id, store, bases))
                 cache, rows, nxt_row = _roomy(model, kv), rows + list(new), new.stop
