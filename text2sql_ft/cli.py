@@ -71,7 +71,7 @@ def run_rl(argv:list)->str:
     from text2sql_ft.config import parse_config
     from text2sql_ft.rl import RLArgs, train_rl
     cfg, a = parse_config(argv, defaults=dict(output_name="outputs/rl"), prog="text2sql-ft rl", extra=RLArgs)
-    try: res = train_rl(cfg, a.adapter, a.method, a.num_generations, a.beta, a.temperature)
+    try: res = train_rl(cfg, a.adapter, a.method, a.num_generations, a.beta, a.temperature, unseen=a.unseen)
     finally: _end_distributed()
     return (f"adapter: {res.adapter_dir} ({res.method} on top of {a.adapter}, {res.seconds:.0f}s of training)\n"
             f"data: {', '.join(f'{k} {v}' for k, v in res.counts.items())}")

@@ -13,7 +13,8 @@ from typing import Callable, Optional
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'batch_order', 'generate_sql', 'sample_replies']
+__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'batch_order', 'generate_sql', 'sample_replies',
+           'sample_token_ids']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -209,10 +210,10 @@ def _shed(cache, keep:list)->list:
 
 def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_tokens:int, stop:Optional[Callable],
             piece:Callable, pick:Optional[Callable]=None, batch_size:int=128, done:Callable=lambda n: None,
-            bases:dict=None)->list[list[int]]:
+            bases:dict=None, keep_eos:bool=False)->list[list[int]]:
     "Reply tokens for each row (a row = shared prefix + its own suffix): greedy, or `pick(logits)` (e.g. a `sampler`)."
     import torch
-    dev, pick = model.device, pick or (lambda logits: logits.argmax(-1))
+    dev, pick = model.device, pick or (lambda logits: logits.max(-1).indices)   # argmax's first-index ties, 3x faster on a CPU
     gen, text, store = [[] for _ in suffixes], [""] * len(suffixes), {}
     nxt_row, rows, cache, mask, logits = 0, [], None, None, None   # the next row to prefill; the live rows and their state
     with torch.inference_mode():
@@ -226,7 +227,9 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
                 cache, rows, nxt_row = _roomy(model, kv), rows + list(new), new.stop
             nxt, keep = pick(logits).tolist(), []
             for j, (r, t) in enumerate(zip(rows, nxt)):
-                if t in eos: continue
+                if t in eos:
+                    if keep_eos: gen[r].append(t)   # an RL rollout's completion says it ended
+                    continue
                 gen[r].append(t)
                 if stop is not None:
                     text[r] += piece(t)
@@ -352,8 +355,8 @@ def _prefixes(ids:list)->tuple[list, dict]:
         if 0 < base[u] < len(u) - 1: bases[u[:-1]] = u[:base[u]]
     return plen, bases
 
-def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar, pick=None)->list[str]:
-    "Shared prefixes, rows that leave when done and are replaced (see above)."
+def _fast_ids(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar, pick=None, keep_eos:bool=False)->tuple[list, list]:
+    "(prompt ids, reply ids) of each text, in input order: shared prefixes, rows that leave when done and are replaced (see above)."
     ids = tokenizer(texts, add_special_tokens=add_special_tokens_for(tokenizer)).input_ids
     (plen, bases), eos = _prefixes(ids), _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(eos)
@@ -364,9 +367,13 @@ def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:
     order, out = batch_order(ids, plen), [None] * len(ids)
     prefixes = [tuple(ids[i][:plen[i]]) for i in order]
     gen = _decode(model, prefixes, [ids[i][plen[i]:] for i in order], eos, pad_id,
-                  max_new_tokens, stop, piece, pick, batch_size, bar.update, bases)
-    for i, g in zip(order, gen): out[i] = tokenizer.decode(g, skip_special_tokens=True)
-    return out
+                  max_new_tokens, stop, piece, pick, batch_size, bar.update, bases, keep_eos)
+    for i, g in zip(order, gen): out[i] = g
+    return ids, out
+
+def _generate_fast(model, tokenizer, texts:list, batch_size:int, max_new_tokens:int, stop, bar, pick=None)->list[str]:
+    "The fast path's replies, decoded."
+    return [tokenizer.decode(g, skip_special_tokens=True) for g in _fast_ids(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar, pick)[1]]
 
 def generate_sql(model, tokenizer, examples:list, batch_size:int=128, **kwargs)->list[str]:
     "Greedy SQL for each example (see `generate_replies`), extracted from the replies."
@@ -387,3 +394,19 @@ def sample_replies(model, tokenizer, examples:list,
     out = generate_replies(model, tokenizer, [e for e in examples for _ in range(n)],
                            temperature=temperature, top_p=top_p, seed=seed, **kwargs)
     return [out[i * n:(i + 1) * n] for i in range(len(examples))]
+
+def sample_token_ids(model, tokenizer,
+                     texts:list,                # prompts already in the chat template (`format_prompt`)
+                     temperature:float=1.0, top_p:float=0.95, seed:int=0, batch_size:int=128, max_new_tokens:int=128,
+                     stop:Optional[Callable]=statement_done, progress:bool=False,
+                    )->tuple[list, list]:
+    "(prompt ids, sampled reply ids) for each of `texts` on the fast path, a reply's end-of-turn token kept: what an RL trainer's rollout hands back."
+    from tqdm.auto import tqdm
+    if not temperature > 0: raise ValueError(f"sampling needs a temperature above 0, got {temperature!r}")
+    if not _plain_cache(model): raise ValueError(f"{type(model).__name__}'s cache is not one the fast path can lay out; "
+                                                 "use its trainer's own generation")
+    bar = tqdm(total=len(texts), desc="sampling", disable=not progress)
+    with _contiguous_head_input(model):
+        out = _fast_ids(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar, sampler(temperature, top_p, seed), keep_eos=True)
+    bar.close()
+    return out

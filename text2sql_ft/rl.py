@@ -11,14 +11,14 @@ from typing import Optional
 
 from .config import FinetuneConfig
 from .execution import execute_sql, test_suite_match
-from .generation import extract_sql, sample_replies
+from .generation import extract_sql, sample_replies, sample_token_ids, statement_done
 from .schema_linking import _pairs as _column_pairs, _tables, linking_target
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM, prompt_messages
 
 # %% auto #0
 __all__ = ['RL_METHODS', 'link_f1', 'Reward', 'sql_reward', 'rl_dataset', 'execution_reward', 'dpo_pairs', 'RLArgs', 'RLResult',
-           'train_rl']
+           'fast_rollout', 'unseen_examples', 'train_rl', 'reward_curve', 'plot_rewards']
 
 # %% ../nbs/07a_rl.ipynb #b74db48c
 def _pairs(link:dict)->set: return _column_pairs(link) | {(t, "") for t in _tables(link)}  # a table counts even with no column
@@ -102,6 +102,8 @@ class RLArgs:
     num_generations:int = field(default=4, metadata={"help": "samples per question (GRPO's group; DPO's pool for a pair)"})
     beta:float = field(default=0.1, metadata={"help": "DPO: how far the new model may move from the SFT one"})
     temperature:float = field(default=1.0, metadata={"help": "sampling temperature of the generations"})
+    unseen:bool = field(default=True, metadata={"help": "train on the training questions the SFT run left out (read from the "
+                                                        "config.yaml beside its adapter), not on those it learnt"})
 
 @dataclass
 class RLResult:
@@ -123,14 +125,34 @@ def _common_args(config:FinetuneConfig, precision, progress:bool)->dict:
                 gradient_checkpointing=torch.cuda.is_available())  # TRL turns it on; on a CPU it only costs time
 
 # %% ../nbs/07a_rl.ipynb #72af6fe7
+def fast_rollout(batch_size:int=128, stop=statement_done):
+    "A `rollout_func` for `GRPOTrainer`: its groups are sampled on our fast path (a prompt's copies share its prefix, rows leave when their statement ends)."
+    from text2sql_ft.tokenization import format_prompt
+    def rollout(prompts:list, trainer)->dict:
+        args, tok = trainer.args, trainer.processing_class
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        model = model.get_base_model() if hasattr(model, "get_base_model") else model   # the LoRA layers stay in it
+        texts = [format_prompt(tok, p) for p in prompts]   # the trainer's batch already holds each prompt's copies
+        training = model.training; model.eval()
+        try: pids, cids = sample_token_ids(model, tok, texts, args.temperature, args.top_p if args.top_p < 1 else 0.95,
+                                           seed=args.seed + trainer.state.global_step, batch_size=batch_size,
+                                           max_new_tokens=args.max_completion_length, stop=stop)
+        finally: model.train(training)
+        return dict(prompt_ids=pids, completion_ids=cids, logprobs=None)
+    return rollout
+
 def _grpo_trainer(config, model, tok, examples, dbs, common:dict, num_generations:int, temperature:float, max_new_tokens:int):
     "TRL's GRPOTrainer with the execution reward: no KL term (`beta=0`), advantages not scaled by the group's spread."
+    import os
     from trl import GRPOConfig, GRPOTrainer
+    from text2sql_ft.generation import _plain_cache
     from text2sql_ft.sft import config_lora
     tok.padding_side = "left"
     args = GRPOConfig(**common, num_generations=num_generations, max_completion_length=max_new_tokens, temperature=temperature,
                       beta=0.0, scale_rewards="none", generation_batch_size=config.train_batch_size * num_generations)
-    trainer = GRPOTrainer(model=model, reward_funcs=[execution_reward(examples, dbs)], args=args,
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")   # `rollout_func` is marked experimental in TRL 1.x
+    rollout = fast_rollout(config.gen_batch_size) if _plain_cache(model) else None   # else TRL's own `generate`
+    trainer = GRPOTrainer(model=model, reward_funcs=[execution_reward(examples, dbs)], args=args, rollout_func=rollout,
                           train_dataset=rl_dataset(examples, config.schema_style), processing_class=tok, peft_config=config_lora(config))
     return trainer, dict(questions=len(examples), generations=num_generations)
 
@@ -155,6 +177,25 @@ def _dpo_trainer(config, model, tok, examples, dbs, common:dict, saved:Path, pai
     return trainer, counts
 
 # %% ../nbs/07a_rl.ipynb #e9defcbd
+def unseen_examples(config:FinetuneConfig, adapter:str, progress:bool=True)->list:
+    "The training split's questions that the SFT run of `adapter` did not train on (its `config.yaml` beside it), a seeded `config.train_limit` of them."
+    from text2sql_ft.data import load_examples
+    from text2sql_ft.sft import sample
+    pool = load_examples(config.dataset_id, "train", config.test_fraction, config.seed)
+    sft_yaml = Path(adapter).parent/"config.yaml"
+    if not sft_yaml.exists():
+        if progress: print(f"no {sft_yaml}: the SFT run's questions are unknown, so every training question may be used")
+        return sample(pool, config.train_limit, config.seed)
+    sft = FinetuneConfig.from_yaml(sft_yaml)
+    if (sft.dataset_id, sft.test_fraction, sft.seed) != (config.dataset_id, config.test_fraction, config.seed):
+        raise ValueError(f"{sft_yaml}: the SFT run split {sft.dataset_id} with test_fraction={sft.test_fraction}, seed={sft.seed}; "
+                         f"this run with {config.test_fraction}, {config.seed}: its held-out questions would differ")
+    key = lambda e: (e.db_id, e.question, e.query)
+    seen = {key(e) for e in sample(load_examples(sft.dataset_id, "train", sft.test_fraction, sft.seed), sft.train_limit, sft.seed)}
+    rest = [e for e in pool if key(e) not in seen]
+    if not rest: raise ValueError(f"the SFT run ({sft_yaml}) trained on every training question: none is left unseen (pass --unseen false)")
+    return sample(rest, config.train_limit, config.seed)
+
 def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation, output folder (as for `train`)
              adapter:str,                  # the SFT adapter to start from
              method:str="dpo",             # grpo or dpo
@@ -163,6 +204,7 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
              temperature:float=1.0,        # sampling temperature (GRPO's generations, DPO's pairs)
              max_new_tokens:int=128,
              pairs:list=None,              # DPO: pairs from `dpo_pairs` made before (then no sampling here)
+             unseen:bool=True,             # only the training questions the SFT run did not train on
              progress:bool=True,
             )->RLResult:
     "Train a LoRA adapter on top of the SFT `adapter` with execution rewards (GRPO) or execution-labelled pairs (DPO)."
@@ -176,7 +218,7 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     if tok.pad_token is None: tok.pad_token = tok.eos_token
-    examples = prepare_data(config, tok).train_examples
+    examples = unseen_examples(config, adapter, progress) if unseen else prepare_data(config, tok).train_examples
     precision = pick_precision()
     model = merged_for_inference(config.model_name, adapter, precision)   # the SFT model, a plain copy
     dbs, common = databases_for(examples), _common_args(config, precision, progress)
@@ -192,3 +234,23 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
         (adapter_dir/"stacked_on.json").write_text(json.dumps(dict(adapter=str(Path(adapter).resolve()), method=method)))
         (out/"log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     return RLResult(adapter_dir, method, seconds, trainer.state.log_history, counts)
+
+# %% ../nbs/07a_rl.ipynb #2f2f209d
+def reward_curve(log_history:list)->tuple[str, list, list]:
+    "(what was logged, steps, values): GRPO's mean reward of each step's samples, or DPO's reward accuracy (chosen above rejected)."
+    key = "reward" if any("reward" in h for h in log_history) else "rewards/accuracies"
+    pts = [(h["step"], float(h[key])) for h in log_history if key in h]
+    return key, [s for s, _ in pts], [v for _, v in pts]
+
+def plot_rewards(histories:dict, title:str="Execution-reward training")->"matplotlib.figure.Figure":
+    "One reward curve per run (`{name: log_history}`), each with its running mean over 5 logs."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for name, hist in histories.items():
+        key, steps, vals = reward_curve(hist)
+        line, = ax.plot(steps, vals, ".", alpha=0.4)
+        run = [sum(vals[max(0, k - 4):k + 1]) / len(vals[max(0, k - 4):k + 1]) for k in range(len(vals))]
+        ax.plot(steps, run, color=line.get_color(), label=f"{name}: {key.replace('rewards/', 'reward ')}")
+    ax.set_xlabel("optimizer step"); ax.set_ylim(0, 1); ax.set_title(title); ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
