@@ -134,7 +134,8 @@ def fast_rollout(batch_size:int=128, stop=statement_done):
         model = model.get_base_model() if hasattr(model, "get_base_model") else model   # the LoRA layers stay in it
         texts = [format_prompt(tok, p) for p in prompts]   # the trainer's batch already holds each prompt's copies
         training = model.training; model.eval()
-        try: pids, cids = sample_token_ids(model, tok, texts, args.temperature, args.top_p if args.top_p < 1 else 0.95,
+        top_p = args.top_p if args.top_p < 1 else 0.95   # TRL's 1.0 (no nucleus) becomes scoring's samples' 0.95, with top-k 50
+        try: pids, cids = sample_token_ids(model, tok, texts, args.temperature, top_p,
                                            seed=args.seed + trainer.state.global_step, batch_size=batch_size,
                                            max_new_tokens=args.max_completion_length, stop=stop)
         finally: model.train(training)
