@@ -55,14 +55,13 @@ def extract_sql(reply:str)->str:
 
 # %% ../nbs/05c_generation.ipynb #b0d7b30a
 def statement_done(text:str)->bool:
-    "Whether `text`, a reply so far, starts with an SQL statement that is already complete."
+    "Whether `text`, a reply so far, holds the SQL statement `extract_sql` takes, complete: more text can't change it."
     t = text.lstrip()
-    if t.startswith("```"):
-        m = _FENCE.match(t)
-        body = m.group(1)
-        if not _START.match(body.lstrip()): return False
-        return t.find("```", m.start(1)) >= 0 or _cut_statement(body) != body   # the fence closed, or the statement ended
-    return bool(_START.match(t)) and _cut_statement(t) != t
+    if not t.startswith("```") and _START.match(t): return _cut_statement(t) != t   # a reply that starts with its statement
+    m = _FENCE.search(t)   # else the statement is the first one in the reply's first code fence, prose before it or not
+    if not m or not (f := _START.search(m.group(1))): return False
+    body = m.group(1)[f.start():]
+    return t.find("```", m.start(1)) >= 0 or _cut_statement(body) != body   # the fence closed, or the statement ended
 
 # %% ../nbs/05c_generation.ipynb #86ce50ad
 _PREFILL_ROWS = 32  # suffix rows prefilled together
