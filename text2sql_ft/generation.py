@@ -191,6 +191,17 @@ def _join(a:Optional[tuple], b:tuple)->tuple:
     kv = [tuple(torch.cat([_lpad(x, n), _lpad(y, n)]) for x, y in zip(la, lb)) for la, lb in zip(a[0], b[0])]
     return kv, torch.cat([_lpad(a[1], n), _lpad(b[1], n)]), torch.cat([a[2], b[2]])
 
+# %% ../nbs/05c_generation.ipynb #74441f11
+@lru_cache(maxsize=None)
+def _steady_malloc()->bool:
+    "Fix glibc's mmap threshold at 1 MB, so freed KV-cache blocks go back to the system (see above); False where it can't."
+    import ctypes, ctypes.util, os
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ: return False   # the user's own setting wins
+    try: libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError: return False
+    mallopt = getattr(libc, "mallopt", None)   # glibc's; not on macOS or musl
+    return bool(mallopt and mallopt(-3, 1 << 20))   # M_MMAP_THRESHOLD: fixed, no longer raised as blocks are freed
+
 # %% ../nbs/05c_generation.ipynb #00e17dca
 def _eos_ids(model, tokenizer)->set:
     "Token ids that end a reply: the tokenizer's EOS and the model's generation config's."
@@ -214,6 +225,7 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
     import torch
     dev, pick = model.device, pick or (lambda logits: logits.max(-1).indices)   # argmax's first-index ties, 3x faster on a CPU
     gen, text, store = [[] for _ in suffixes], [""] * len(suffixes), {}
+    _steady_malloc()
     nxt_row, rows, cache, mask, logits = 0, [], None, None, None   # the next row to prefill; the live rows and their state
     with torch.inference_mode():
         while nxt_row < len(suffixes) or rows:
