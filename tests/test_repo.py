@@ -105,7 +105,8 @@ def test_colab_setup_does_nothing_when_installed():
 
 def test_colab_setup_installs_from_the_repo_when_missing():
     calls = _run_setup(None)
-    assert len(calls) == 1 and calls[0][-1] == "text2sql_ft @ git+https://github.com/text2sql-ft/text2sql_ft@main", calls
+    assert len(calls) == 1 and calls[0][-2:] == ["text2sql_ft @ git+https://github.com/text2sql-ft/text2sql_ft@main",
+                                                 "fastcore>=1.12.3,<2"], calls   # fastcore: the lessons' test cells
 
 def test_library_import_graph():
     "No library module imports the command line; training code imports no task's module (config.TASKS names them)."

@@ -14,9 +14,9 @@ from .data import load_examples
 from .tokenization import add_special_tokens_for, prompt_and_completion, tokenize_example
 
 # %% auto #0
-__all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'MODES', 'FIGURES', 'baseline_features', 'sql_loss', 'TrainRun',
-           'bench_training', 'bench_generation', 'bench_gold_execution', 'bench_footprint', 'matmul_peak_tflops',
-           'bench_scoring', 'gemma_shaped', 'bench_gemma', 'run_bench']
+__all__ = ['GEMMA_2B', 'GEMMA_SMALL', 'BF16_PEAK_TFLOPS', 'FP16_PEAK_TFLOPS', 'MODES', 'FIGURES', 'baseline_features', 'sql_loss',
+           'TrainRun', 'bench_training', 'bench_generation', 'bench_gold_execution', 'bench_footprint',
+           'matmul_peak_tflops', 'bench_scoring', 'gemma_shaped', 'gpu_peak_tflops', 'bench_gemma', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #d96b32d2
 def baseline_features(tokenizer, examples:list, style:str="compact", max_length:int=512)->list[dict]:
@@ -53,7 +53,7 @@ class TrainRun:
 def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held_out, model_name)->TrainRun:
     from datasets import Dataset
     from text2sql_ft.quantization import load_model
-    from text2sql_ft.sft import adapt_model, config_lora, sft_args, training_collator, training_rows
+    from text2sql_ft.sft import adapt_model, config_lora, fp32_trainable, sft_args, training_collator, training_rows
     from transformers import set_seed
     set_seed(config.seed)
     args = sft_args(config, precision, progress=False)
@@ -66,6 +66,7 @@ def _timed_train(name, trainer_cls, features, config, precision, tokenizer, held
     collator = training_collator(tokenizer, model) if name == "ours" else None
     trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=peft_config, data_collator=collator)
+    if args.fp16: fp32_trainable(trainer.model)   # the baseline too: TRL's bf16 QLoRA adapters stop a T4 at its first step
     import torch
     if torch.cuda.is_available(): torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
     from transformers.trainer_callback import PrinterCallback
@@ -82,6 +83,7 @@ def bench_training(model_name:str="offline", n_examples:int=64, batch_size:int=8
                    learning_rate:float=1e-3, max_length:int=512,
                    quant:str="none",          # "nf4" for QLoRA
                    tokenizer_name:str=None,   # default: the model's own
+                   dataset_id:str="spider-dev-offline",  # the `--data` spec the examples come from
                   )->dict[str,TrainRun]:
     "P1: our setup and the baseline recipe trained on the same examples (each fits `max_length`), timed, then scored."
     from transformers import AutoTokenizer
@@ -90,7 +92,8 @@ def bench_training(model_name:str="offline", n_examples:int=64, batch_size:int=8
     from text2sql_ft.sft import CompletionSFTTrainer, held_out_examples, sample
     tok = AutoTokenizer.from_pretrained(resolve_model(tokenizer_name or model_name))
     cfg = FinetuneConfig(model_name=model_name, output_name=tempfile.mkdtemp(prefix="t2s-bench-"), seed=seed, quant=quant,
-                         train_batch_size=batch_size, learning_rate=learning_rate, num_epochs=1.0, eval_limit=n_eval)
+                         train_batch_size=batch_size, learning_rate=learning_rate, num_epochs=1.0, eval_limit=n_eval,
+                         dataset_id=dataset_id)
     pool = sample(load_examples(cfg.dataset_id, "train", cfg.test_fraction, seed), None, seed)
     fits = [(e, f) for e, f in ((e, tokenize_example(tok, e, cfg.schema_style)) for e in pool) if len(f["input_ids"]) <= max_length]
     kept, ours = [e for e, _ in fits[:n_examples]], [f for _, f in fits[:n_examples]]
@@ -195,36 +198,51 @@ def bench_scoring(model_name:str=None,    # default: the project's default model
 GEMMA_2B = dict(vocab_size=256000, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18,
                 num_attention_heads=8, num_key_value_heads=1, head_dim=256, max_position_embeddings=8192)
 GEMMA_SMALL = dict(GEMMA_2B, hidden_size=256, intermediate_size=1024, num_hidden_layers=2, num_attention_heads=4, head_dim=64)
-BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10G": 125.0}
+BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10G": 125.0}   # dense tensor-core peaks
+FP16_PEAK_TFLOPS = {**BF16_PEAK_TFLOPS, "T4": 65.0, "V100": 125.0}   # fp16 on the cards without bf16 too (Colab's T4)
 
-def gemma_shaped(out_dir:Path, dims:dict=GEMMA_2B, seed:int=0)->tuple[Path,int]:
-    "Save a random-weight Gemma with `dims` (and SmolLM2's tokenizer) to `out_dir`; returns it and the parameter count."
+def gemma_shaped(out_dir:Path, dims:dict=GEMMA_2B, seed:int=0,
+                 dtype=None,     # what to build the weights in (default float32)
+                 device=None,    # where to build them: "cuda" keeps a 2.5B model out of Colab's 12.7 GB of RAM
+                 tokenizer=None, # saved beside it (default: the offline default model's)
+                )->tuple[Path,int]:
+    "Save a random-weight Gemma with `dims` (and a tokenizer) to `out_dir`; returns it and the parameter count."
     import torch
     from transformers import AutoTokenizer, GemmaConfig, GemmaForCausalLM
     from text2sql_ft.quantization import resolve_model
-    tok = AutoTokenizer.from_pretrained(resolve_model("offline"))
+    tok = tokenizer or AutoTokenizer.from_pretrained(resolve_model("offline"))
     cfg = GemmaConfig(**dims, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     torch.manual_seed(seed)
-    model = GemmaForCausalLM(cfg)
+    with torch.device(device or "cpu"): model = GemmaForCausalLM._from_config(cfg, dtype=dtype or torch.float32)
     model.save_pretrained(out_dir); tok.save_pretrained(out_dir)
-    return Path(out_dir), sum(p.numel() for p in model.parameters())
+    n = sum(p.numel() for p in model.parameters())
+    del model
+    return Path(out_dir), n
 
-def _gpu_peak_tflops()->Optional[float]:
+def gpu_peak_tflops(name:str=None,       # the card's name (default: this GPU's)
+                    precision:str=None,  # bf16 or fp16 (default: what `pick_precision` picks here)
+                   )->Optional[float]:
+    "The card's dense peak TFLOP/s in the precision it trains in, or None where unknown (and without a GPU)."
     import torch
-    if not torch.cuda.is_available(): return None
-    name = torch.cuda.get_device_name()
-    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), None)
+    from text2sql_ft.quantization import pick_precision
+    if name is None and not torch.cuda.is_available(): return None
+    name, precision = name or torch.cuda.get_device_name(), precision or pick_precision().name
+    table = {"bf16": BF16_PEAK_TFLOPS, "fp16": FP16_PEAK_TFLOPS}.get(precision, {})
+    return next((v for k, v in table.items() if k in name), None)
 
-def bench_gemma(n_examples:int=64, batch_size:int=8, gpu:Optional[bool]=None)->dict:
+def bench_gemma(n_examples:int=64, batch_size:int=8, gpu:Optional[bool]=None, tokenizer=None,
+                dataset_id:str="spider-dev-offline")->dict:
     "P6: QLoRA SFT on a Gemma-2B-shaped model (small shape without a GPU): tokens/s, peak memory, MFU, ours vs baseline."
     import torch
     gpu = torch.cuda.is_available() if gpu is None else gpu
     tmp = Path(tempfile.mkdtemp(prefix="t2s-gemma-"))   # a random model of that shape: removed when measured
     try:
-        d, n_params = gemma_shaped(tmp/"model", GEMMA_2B if gpu else GEMMA_SMALL)
-        runs = bench_training(str(d), n_examples=n_examples, batch_size=batch_size, n_eval=4, quant="nf4")
+        from text2sql_ft.quantization import pick_precision   # built on the GPU in the dtype it trains in (a T4: fp16)
+        d, n_params = gemma_shaped(tmp/"model", GEMMA_2B if gpu else GEMMA_SMALL, dtype=pick_precision().compute_dtype if gpu else None,
+                                   device="cuda" if gpu else None, tokenizer=tokenizer)
+        runs = bench_training(str(d), n_examples=n_examples, batch_size=batch_size, n_eval=4, quant="nf4", dataset_id=dataset_id)
     finally: shutil.rmtree(tmp, ignore_errors=True)
-    peak = _gpu_peak_tflops() if gpu else None
+    peak = gpu_peak_tflops() if gpu else None
     return dict(shape="gemma-2b" if gpu else "gemma-2b-small (CPU)", params=n_params,
                 device=torch.cuda.get_device_name() if gpu else "cpu",
                 runs={k: dict(tokens_per_s=r.tokens_per_s, peak_mem_gb=r.peak_mem_gb, eval_loss=r.eval_loss,

@@ -23,7 +23,8 @@ class _WhatToTrain:
     "The model, the data, the task and the adapter: the first fields of `FinetuneConfig`."
     model_name:str = _f(DEFAULT_MODEL, "base model: an offline one (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, "
                              "smollm2-135m; 'offline' = the first), a folder, or a Hub id")
-    dataset_id:str = _f("spider-dev-offline", "data: spider-dev-offline, spider:DIR, bird:DIR or jsonl:FILE")
+    dataset_id:str = _f("spider-dev-offline", "data: spider-dev-offline, spider:DIR, bird:DIR, jsonl:FILE, or a Hugging Face "
+                        "dataset: its Hub id (owner/name) or hf:DIR (saved with save_to_disk)")
     task_type:str = _f("sql", "what to learn: 'sql' (text-to-SQL) or 'schema' (schema linking: the tables and columns as JSON)")
     output_name:str = _f("outputs/run", "output folder: checkpoints, adapter, config.yaml, TensorBoard logs")
     prev_checkpoint:Optional[str] = _f(None, "a saved adapter to continue training from")

@@ -16,11 +16,11 @@ from sqlglot import exp
 from .assets import spider_dev_dir
 
 # %% auto #0
-__all__ = ['SQLITE_KEYWORDS', 'SPIDER_TYPES', 'SQL_STYLES', 'ForeignKey', 'Table', 'quote_ident', 'Schema', 'to_ddl',
-           'to_compact', 'schema_from_spider', 'load_tables', 'DataError', 'schema_from_ddl', 'Example', 'Examples',
-           'BadRow', 'load_jsonl', 'load_spider', 'load_spider_dev_offline', 'load_bird', 'load_sql_create_context',
-           'split_by_database', 'LeakageReport', 'leakage_report', 'schema_from_sqlite', 'qualify_columns',
-           'load_examples']
+__all__ = ['SQLITE_KEYWORDS', 'SPIDER_TYPES', 'SQL_STYLES', 'HUB_COLUMNS', 'OFFLINE_DATA', 'ForeignKey', 'Table', 'quote_ident',
+           'Schema', 'to_ddl', 'to_compact', 'schema_from_spider', 'load_tables', 'DataError', 'schema_from_ddl',
+           'Example', 'Examples', 'BadRow', 'load_jsonl', 'load_spider', 'load_spider_dev_offline', 'load_bird',
+           'load_sql_create_context', 'split_by_database', 'LeakageReport', 'leakage_report', 'schema_from_sqlite',
+           'qualify_columns', 'load_hub', 'load_examples']
 
 # %% ../nbs/01_data.ipynb #b290f80f
 @dataclass(frozen=True)
@@ -490,14 +490,68 @@ def qualify_columns(sql:str, schema:Schema)->str:
         for t in tables: t.set("alias", None)
     return tree.sql(dialect="sqlite")
 
+# %% ../nbs/01_data.ipynb #1da64560
+HUB_COLUMNS = dict(question=("question", "instruction"), query=("query", "SQL", "sql", "answer"), schema=("context", "schema"))
+OFFLINE_DATA = "spider-dev-offline, spider:DIR, bird:DIR, jsonl:FILE or hf:DIR (a dataset saved with save_to_disk)"
+
+def _pick_column(columns:list, field:str, name:str)->str:
+    "The first of `HUB_COLUMNS[field]` that `columns` has, else a DataError naming what was looked for."
+    if got := next((c for c in HUB_COLUMNS[field] if c in columns), None): return got
+    raise DataError(f"dataset {name}: no {field} column (looked for {', '.join(HUB_COLUMNS[field])}; it has {', '.join(columns)})")
+
+def _hub_reachable(timeout:float=3.0)->bool:
+    "Whether the Hub's host answers a TCP connection within `timeout` seconds (a DNS failure answers at once)."
+    import socket
+    from urllib.parse import urlparse
+    from huggingface_hub import constants
+    host = urlparse(constants.ENDPOINT).hostname
+    try:
+        with socket.create_connection((host, 443), timeout=timeout): return True
+    except OSError: return False
+
+# %% ../nbs/01_data.ipynb #66b809ea
+def _open_hub(name:str):
+    "The `DatasetDict` (or `Dataset`) behind `name`: a `save_to_disk` folder, else a Hub id via `datasets.load_dataset`."
+    import datasets
+    from huggingface_hub import constants
+    if Path(name).is_dir(): return datasets.load_from_disk(name)
+    if _looks_like_folder(name): raise FileNotFoundError(f"no dataset folder at {name}")
+    offline = constants.HF_HUB_OFFLINE
+    if not offline and not _hub_reachable():
+        raise DataError(f"dataset {name}: the Hub cannot be reached from here; offline, use {OFFLINE_DATA}")
+    try: return datasets.load_dataset(name)
+    except Exception as e:   # not found, gated, not cached while HF_HUB_OFFLINE=1: one line, the cause first
+        why = "not in the local cache and HF_HUB_OFFLINE is set" if offline else str(e).strip().splitlines()[0][:200]
+        raise DataError(f"dataset {name}: {why}; offline, use {OFFLINE_DATA}") from None
+
+def _looks_like_folder(name:str)->bool: return name.startswith(("/", ".", "~")) or name.count("/") != 1
+
+def load_hub(name:str,          # Hub id (owner/name) or a folder written by `save_to_disk`
+             strict:bool=True,  # raise on bad rows, or skip and report them
+            )->Examples:
+    "Every split of a Hugging Face dataset as `Example`s, its columns mapped by `HUB_COLUMNS`."
+    ds = _open_hub(name)
+    parts = ds.items() if hasattr(ds, "items") else [("data", ds)]
+    def rows():
+        for split, d in parts:
+            q, s, sch = (_pick_column(d.column_names, f, name) for f in ("question", "query", "schema"))
+            for i, r in enumerate(d):
+                ddl = r.get(sch)
+                db = r.get("db_id") or (_context_db_id(ddl) if isinstance(ddl, str) else None)
+                yield f"[{split}][{i}]", dict(db_id=db, question=r.get(q), query=r.get(s), schema=ddl)
+    return _examples(rows(), name, {}, strict, schema_of=_inline_schema)
+
 # %% ../nbs/01_data.ipynb #9ae7c69b
 def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction:float=0.2, seed:int=0)->list:
     "Examples named by a `--data` spec, split by database."
     kind, _, arg = data.partition(":")
-    loaders = {"spider": lambda: load_spider(arg, "dev"), "bird": lambda: load_bird(arg, "dev"), "jsonl": lambda: load_jsonl(arg)}
+    loaders = {"spider": lambda: load_spider(arg, "dev"), "bird": lambda: load_bird(arg, "dev"), "jsonl": lambda: load_jsonl(arg),
+               "hf": lambda: load_hub(arg)}
     if data == "spider-dev-offline": examples = load_spider_dev_offline()
     elif kind in loaders and arg: examples = loaders[kind]()
-    else: raise ValueError(f"--data must be spider-dev-offline, spider:DIR, bird:DIR or jsonl:FILE, got {data!r}")
+    elif re.fullmatch(r"[\w.-]+/[\w.-]+", data) and not Path(data).exists(): examples = load_hub(data)   # a bare Hub id
+    else: raise ValueError(f"--data must be spider-dev-offline, spider:DIR, bird:DIR, jsonl:FILE, hf:ID, hf:DIR "
+                           f"or a Hub id (owner/name), got {data!r}")
     if not examples: raise DataError(f"--data {data}: no examples")
     if split == "all": return list(examples)
     if split not in ("train", "test"): raise ValueError(f"--split must be train, test or all, got {split!r}")

@@ -181,7 +181,7 @@ def _prefill(model, prefixes:list, suffixes:list, pad_id:int, store:dict=None, b
                 M[rows.to(M.device), :, :P] = t[:, :, :P]; M[rows.to(M.device), :, P + S - n:] = t[:, :, P:]
         mask[rows, :P], mask[rows, P + S - n:] = pmask[sel], smask
         logits[rows.to(logits.device)] = out.logits[:, -1]
-    return kv, mask, logits
+    return kv, mask.to(dev), logits   # the mask lives on the model's device: no host-to-GPU copy at every decoding step
 
 def _join(a:Optional[tuple], b:tuple)->tuple:
     "Rows `b` (kv, mask, logits) added below rows `a`: the shorter side is left-padded, and masked, so no row sees a change."
@@ -225,7 +225,7 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
     import torch
     dev, pick = model.device, pick or (lambda logits: logits.max(-1).indices)   # argmax's first-index ties, 3x faster on a CPU
     gen, text, store = [[] for _ in suffixes], [""] * len(suffixes), {}
-    _steady_malloc()
+    if dev.type == "cpu": _steady_malloc()   # glibc's heap holds a CPU's KV cache; a GPU's is CUDA's, and the setting is process-wide
     nxt_row, rows, cache, mask, logits = 0, [], None, None, None   # the next row to prefill; the live rows and their state
     with torch.inference_mode():
         while nxt_row < len(suffixes) or rows:
@@ -250,7 +250,7 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
             if not keep: rows = []; continue
             if len(keep) < len(rows):   # shed the finished rows, and the columns only they used
                 keep = _shed(cache, keep)
-                mask = mask[torch.tensor(keep)]
+                mask = mask[torch.tensor(keep, device=mask.device)]
                 if (lead := int(mask.any(0).long().argmax())) >= _roomy_layer().room:
                     cache, mask = _roomy(model, [(key[:, :, lead:], v[:, :, lead:]) for key, v in _kv(cache)]), mask[:, lead:]
             rows = [rows[j] for j in keep]

@@ -57,10 +57,12 @@ def report_prepared(p:dict)->str:
 
 # %% ../nbs/08_main_job.ipynb #635ad25e
 def adapter_base(adapter:str)->Optional[str]:
-    "The base model an adapter was trained on, when its `adapter_config.json` names a folder that exists here."
+    "The base model an adapter was trained on, as its `adapter_config.json` names it: a folder that exists here, or a Hub id."
     import json
+    from text2sql_ft.quantization import _looks_like_path
     base = json.loads((Path(adapter)/"adapter_config.json").read_text()).get("base_model_name_or_path")
-    return base if base and Path(base).is_dir() else None
+    if not base: return None
+    return base if Path(base).is_dir() or not _looks_like_path(base) else None   # a folder gone from this machine: unknown
 
 def load_model_for_eval(model:str=None,   # an offline model's short name, a folder, or a Hub id; default: the adapter's base
                         adapter:str=None, # a saved PEFT adapter folder to apply
@@ -158,9 +160,9 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     t0 = time.time()
     config.check()
     if config.hub_repo: check_hub_access(config.hub_repo)  # before the base model is scored
+    held_out = held_out_examples(config)   # the data first: a bad or unreachable dataset fails before a model is fetched
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
-    held_out = held_out_examples(config)
     kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress,
               retry=config.retry_samples, retry_rounds=config.retry_rounds)
     base = evaluate(load_model(config.model_name, "none").eval(), tok, held_out, out_dir=out/"eval_base", **kw)

@@ -21,8 +21,8 @@ def _widgets()->dict:
     return dict(
         model_name=w(W.Combobox, "model", options=list(OFFLINE_MODELS), ensure_option=False,
                      placeholder="offline name, folder or Hub id"),
-        dataset_id=w(W.Combobox, "data", options=["spider-dev-offline", "jsonl:", "spider:", "bird:"], ensure_option=False,
-                     placeholder="spider-dev-offline, jsonl:FILE, spider:DIR or bird:DIR"),
+        dataset_id=w(W.Combobox, "data", options=["spider-dev-offline", "jsonl:", "spider:", "bird:", "hf:"], ensure_option=False,
+                     placeholder="spider-dev-offline, jsonl:FILE, spider:DIR, bird:DIR or a Hub id"),
         output_name=w(W.Text, "output folder"),
         task_type=w(W.Dropdown, "task", options=list(TASKS)),
         schema_style=w(W.Dropdown, "schema style", options=list(SCHEMA_STYLES)),
@@ -126,7 +126,8 @@ class ConfigPanel(_PanelActions):
     @property
     def widget(self):
         import ipywidgets as W
-        tabs = W.Tab(children=[W.VBox([self.w[k] for k in keys]) for keys in GROUPS.values()], titles=list(GROUPS))
+        tabs = W.Tab(children=[W.VBox([self.w[k] for k in keys]) for keys in GROUPS.values()])
+        for i, title in enumerate(GROUPS): tabs.set_title(i, title)   # ipywidgets 7 (Colab's) ignores Tab(titles=...)
         return W.VBox([tabs, self.messages, W.HBox([self.save_button, self.train_button]), self.status, self.plot.out])
     def _ipython_display_(self):
         from IPython.display import display; display(self.widget)

@@ -13,9 +13,9 @@ from .assets import offline_model, offline_model_dir
 
 # %% auto #0
 __all__ = ['PRESETS', 'WEIGHT_BYTES', 'COMPUTE_BYTES', 'quant_config', 'Precision', 'full_precision', 'cpu_bf16_native',
-           'pick_precision', 'resolve_model', 'load_model', 'is_4bit', 'footprints', 'sql_perplexity',
-           'plot_footprints', 'parameters_of', 'lora_parameters', 'MemoryEstimate', 'estimate_training_memory',
-           'DoesNotFit', 'available_memory', 'check_fits']
+           'pick_precision', 'resolve_model', 'load_model', 'is_4bit', 'default_device_map', 'footprints',
+           'sql_perplexity', 'plot_footprints', 'parameters_of', 'lora_parameters', 'MemoryEstimate',
+           'estimate_training_memory', 'DoesNotFit', 'available_memory', 'check_fits']
 
 # %% ../nbs/03_quantization.ipynb #cbec3503
 PRESETS = ("nf4", "int8", "none")
@@ -86,7 +86,7 @@ def resolve_model(name_or_path:str)->str:
 def load_model(name_or_path:str,          # folder, Hub id, or an offline model's short name
                quant:str="nf4",           # nf4, int8 or none
                precision:Precision=None,  # default: `pick_precision()`
-               device_map=None,           # default: cpu without CUDA, else "auto"
+               device_map=None,           # default: `default_device_map()`
               ):
     "A causal LM loaded with the quantization preset and precision."
     import torch
@@ -94,8 +94,8 @@ def load_model(name_or_path:str,          # folder, Hub id, or an offline model'
     path = resolve_model(name_or_path)
     precision = precision or pick_precision()
     qc = quant_config(quant, precision.compute_dtype)
-    dtype = precision.compute_dtype if precision.bf16 else torch.float32
-    device_map = device_map or ("auto" if torch.cuda.is_available() else "cpu")
+    dtype = precision.compute_dtype   # what the card computes in: a T4 loads fp16 (2 bytes a weight), not fp32
+    device_map = device_map or default_device_map()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*MatMul8bitLt.*")
@@ -107,6 +107,14 @@ def load_model(name_or_path:str,          # folder, Hub id, or an offline model'
 def is_4bit(model)->bool:
     "Whether `model` holds bitsandbytes 4-bit weights."
     return bool(getattr(model, "is_loaded_in_4bit", False)) or any(type(m).__name__ == "Linear4bit" for m in model.modules())
+
+# %% ../nbs/03_quantization.ipynb #2ecc01c1
+def default_device_map():
+    "cpu without CUDA; one whole copy on this rank's GPU under a distributed launch; else `auto` (one process, every GPU)."
+    import torch
+    if not torch.cuda.is_available(): return "cpu"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1: return {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    return "auto"
 
 # %% ../nbs/03_quantization.ipynb #8d8fa8fb
 def footprints(name_or_path:str, labels=("fp32", "bf16", "int8", "nf4"))->dict:

@@ -88,15 +88,16 @@ def trainer_vs_sft_loss(model_factory, tokenizer, examples:list, style:str="comp
     from text2sql_ft.tokenization import pad_batch, tokenize_example
     feats = [tokenize_example(tokenizer, e, style) for e in examples]
     batch = pad_batch(feats, tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
-    with tempfile.TemporaryDirectory() as d:
-        common = dict(output_dir=d, use_cpu=True, bf16=False, report_to=[], disable_tqdm=True)
+    import torch
+    with tempfile.TemporaryDirectory() as d:   # fp32 on whatever device the trainers pick: the model may sit on CUDA (Colab)
+        common = dict(output_dir=d, use_cpu=not torch.cuda.is_available(), bf16=False, fp16=False, report_to=[], disable_tqdm=True)
         plain = Trainer(model=model_factory(), args=TrainingArguments(**common))
         sft = SFTTrainer(model=model_factory(), args=SFTConfig(**common), train_dataset=Dataset.from_list(feats),
                          processing_class=tokenizer)
         plain.model.eval(); sft.model.eval()
-        import torch
+        on = lambda m: {k: v.to(m.device) for k, v in batch.items()}
         with torch.no_grad():
-            return plain.compute_loss(plain.model, dict(batch)).item(), sft.compute_loss(sft.model, dict(batch)).item()
+            return plain.compute_loss(plain.model, on(plain.model)).item(), sft.compute_loss(sft.model, on(sft.model)).item()
 
 # %% ../nbs/00_rationale.ipynb #c2b3db56
 def run_cli_measured(args:list,  # the words after `text2sql-ft`

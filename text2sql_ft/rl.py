@@ -212,7 +212,7 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     from transformers import AutoTokenizer, set_seed
     from text2sql_ft.lora import merged_for_inference
     from text2sql_ft.quantization import pick_precision, resolve_model
-    from text2sql_ft.sft import _last_checkpoint, prepare_data
+    from text2sql_ft.sft import _last_checkpoint, fp32_trainable, prepare_data
     if method not in RL_METHODS: raise ValueError(f"method must be one of {RL_METHODS}, got {method!r}")
     if not (Path(adapter)/"adapter_config.json").exists(): raise FileNotFoundError(f"adapter {adapter}: no adapter_config.json there")
     config.check(); set_seed(config.seed)
@@ -226,6 +226,7 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     if method == "grpo": trainer, counts = _grpo_trainer(config, model, tok, examples, dbs, common, num_generations, temperature, max_new_tokens)
     else: trainer, counts = _dpo_trainer(config, model, tok, examples, dbs, common, out/"dpo_pairs.json", pairs, num_generations,
                                          temperature, beta, max_new_tokens, progress)
+    if trainer.args.fp16: fp32_trainable(trainer.model)   # a T4: the gradient scaler needs fp32 trainable weights
     config.to_yaml(out/"config.yaml")
     t0 = time.time()
     trainer.train(resume_from_checkpoint=_last_checkpoint(out))

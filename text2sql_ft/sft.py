@@ -19,7 +19,8 @@ from .tokenization import collate, pack_shared_prefix, preflight, tokenize_examp
 # %% auto #0
 __all__ = ['Prepared', 'sample', 'held_out_examples', 'extra_examples', 'prepare_data', 'training_rows', 'training_collator',
            'rows_per_step', 'TrainResult', 'sft_args', 'memory_preflight', 'train', 'adapt_model', 'compile_layers',
-           'config_lora', 'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access', 'push_adapter']
+           'config_lora', 'fp32_trainable', 'add_completion_head', 'CompletionSFTTrainer', 'check_hub_access',
+           'push_adapter']
 
 # %% ../nbs/05a_sft.ipynb #de14c7ff
 @dataclass
@@ -143,8 +144,9 @@ def train(config:FinetuneConfig,   # the run
           progress:bool=True,      # progress bar
          )->TrainResult:
     "Fine-tune `config.model_name` with LoRA on `config.dataset_id`; resumes from the newest checkpoint in `output_name`."
-    from transformers import AutoTokenizer, set_seed
     config.check()
+    held_out_examples(config)   # the data first: a bad or unreachable dataset fails before a model is fetched
+    from transformers import AutoTokenizer, set_seed
     if config.hub_repo: check_hub_access(config.hub_repo)
     set_seed(config.seed)
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +217,15 @@ def _unwrapped(model):
     "The transformers model inside a PEFT wrapper (or `model` itself)."
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
+# %% ../nbs/05a_sft.ipynb #70118018
+def fp32_trainable(model)->int:
+    "Cast every trainable parameter held in 16 bits to float32 (what fp16 AMP's gradient scaler needs); how many were cast."
+    import torch
+    n = 0
+    for p in model.parameters():
+        if p.requires_grad and p.dtype in (torch.bfloat16, torch.float16): p.data, n = p.data.float(), n + 1
+    return n
+
 # %% ../nbs/05a_sft.ipynb #f545a01a
 def _targets(spec:str):
     return spec if spec == "all-linear" else [s.strip() for s in spec.split(",") if s.strip()]
@@ -254,6 +265,7 @@ def _completion_trainer_cls():
         "`SFTTrainer` whose training loss runs the LM head only on the labelled (completion) positions."
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
+            if self.args.fp16: fp32_trainable(self.model)   # TRL made QLoRA adapters bf16: a T4's scaler can't unscale them
             add_completion_head(_unwrapped(self.model))
         def _set_signature_columns_if_needed(self):
             super()._set_signature_columns_if_needed()  # keep the packed rows' segments for our collator

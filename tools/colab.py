@@ -26,14 +26,21 @@ def badge(nb_name:str)->str:
 def setup_code()->str:
     s = settings()
     return f'''#| hide
-# Colab set-up. Where text2sql_ft is already importable (a local clone, `pip install -e .`) this does nothing.
-# On Colab it installs the package from GitHub. DRIVE = True keeps the asset cache and the outputs on Google Drive,
-# so a disconnect loses nothing: training resumes by itself from the newest checkpoint in its output folder.
-# Tokens come from Colab's secrets (HF_TOKEN), never from a cell.
+# Colab set-up. Where text2sql_ft is already importable (a local clone, `pip install -e .`) this installs nothing.
+# On Colab it installs the package from GitHub, and fastcore for the lessons' test cells. DRIVE = True keeps the asset
+# cache and the outputs on Google Drive, so a disconnect loses nothing: training resumes by itself from the newest
+# checkpoint in its output folder. A Colab secret HF_TOKEN is copied into this kernel's environment, so that
+# `!text2sql-ft ...` commands (subprocesses, which Colab's secrets do not reach) get it too; it is never printed.
 DRIVE = False
 import importlib.util, os, subprocess, sys
-if importlib.util.find_spec("{s['lib_name']}") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{s['lib_name']} @ git+{s['git_url']}@{s['branch']}"], check=True)
+need = {{"{s['lib_name']}": "{s['lib_name']} @ git+{s['git_url']}@{s['branch']}", "fastcore": "fastcore>=1.12.3,<2"}}
+if missing := [spec for name, spec in need.items() if importlib.util.find_spec(name) is None]:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+if "google.colab" in sys.modules and not os.environ.get("HF_TOKEN"):
+    from google.colab import userdata
+    try: token = userdata.get("HF_TOKEN")
+    except Exception: token = None   # no such secret, or this notebook was not granted access to it
+    if token: os.environ["HF_TOKEN"] = token
 if DRIVE and "google.colab" in sys.modules:
     from google.colab import drive
     drive.mount("/content/drive")

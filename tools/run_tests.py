@@ -2,7 +2,9 @@
 
 Ends with one line `N passed, N failed[, N skipped]`: each notebook counts as one test (nbdev_test stops a notebook at
 its first failing cell), each probe as one, each pytest item as one. Exits non-zero when anything failed.
-Extra nbdev flags (e.g. `slow`) come from the TEST_FLAGS environment variable.
+Extra nbdev flags (e.g. `slow`) come from the TEST_FLAGS environment variable. With TEST_COLAB=1 every lesson also runs
+as a Colab "Run all" in a Colab-like venv (`make test-colab`, one test per notebook), and with TEST_GPU_DRY=1
+`tools/gpu_check.py --dry-run` runs as one test.
 """
 import os, subprocess, sys, time
 import xml.etree.ElementTree as ET
@@ -44,6 +46,28 @@ def run_browser():
     if len(last) == 4 and last[1] == "passed,": return int(last[0]), int(last[2])
     print(res.stderr[-3000:]); return 0, 1
 
+def run_counted(cmd:list, timeout:int)->tuple[int,int]:
+    "A script whose last line is `N passed, N failed`; a script that broke counts one failure."
+    try: res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired: print(f"timed out: {' '.join(map(str, cmd))}"); return 0, 1
+    print(res.stdout, end="", flush=True)
+    last = (res.stdout.strip().splitlines() or [""])[-1].split()
+    if len(last) == 4 and last[1] == "passed,": return int(last[0]), int(last[2])
+    print(res.stderr[-3000:]); return 0, 1
+
+def run_gpu_dry()->tuple[int,int]:
+    "`tools/gpu_check.py --dry-run`: every step of the GPU check on tiny shapes, and the JSON it writes has every field."
+    import json, tempfile
+    out = Path(tempfile.mkdtemp())/"gpu_check.json"
+    res = subprocess.run([sys.executable, str(ROOT/"tools"/"gpu_check.py"), "--dry-run", "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=1200)
+    fields = {"device", "t4", "bf16", "lora_bf16", "generation", "rationale", "p6", "seconds", "ok"}
+    got = json.loads(out.read_text()) if out.exists() else {}
+    ok = res.returncode == 0 and fields <= set(got) and len(got["t4"]) == 3
+    print(f"{'PASS' if ok else 'FAIL'} gpu_check --dry-run ({got.get('seconds', 0):.0f}s)", flush=True)
+    if not ok: print(res.stdout[-3000:], res.stderr[-3000:])
+    return int(ok), int(not ok)
+
 def run_pytest(extra):
     xml = ROOT/".test-results"/"pytest.xml"
     xml.parent.mkdir(exist_ok=True)
@@ -64,10 +88,15 @@ if __name__ == "__main__":
     pr_passed, pr_failed = run_probes()
     if os.environ.get("TEST_BROWSER") == "1":
         br_passed, br_failed = run_browser(); pr_passed += br_passed; pr_failed += br_failed
+    if os.environ.get("TEST_COLAB") == "1":
+        c_passed, c_failed = run_counted([sys.executable, str(ROOT/"tools"/"colab_run.py")], 3600); pr_passed += c_passed; pr_failed += c_failed
+    if os.environ.get("TEST_GPU_DRY") == "1":
+        g_passed, g_failed = run_gpu_dry(); pr_passed += g_passed; pr_failed += g_failed
     py_passed, py_failed, py_skipped, rc = run_pytest(sys.argv[1:])
     if rc not in (0, 1, 5) and py_failed == 0: py_failed = 1  # interrupted or internal error
     if nb_failed: print("Failed notebooks: " + ", ".join(nb_failed))
-    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; probes{' and browser' if os.environ.get('TEST_BROWSER') == '1' else ''}: {pr_passed} passed, {pr_failed} failed; "
+    extras = "".join(f" and {n}" for k, n in (("TEST_BROWSER", "browser"), ("TEST_COLAB", "Colab runs"), ("TEST_GPU_DRY", "GPU dry run")) if os.environ.get(k) == "1")
+    print(f"notebooks: {nb_passed} passed, {len(nb_failed)} failed; probes{extras}: {pr_passed} passed, {pr_failed} failed; "
           f"pytest: {py_passed} passed, {py_failed} failed, {py_skipped} skipped")
     passed, failed = nb_passed + pr_passed + py_passed, len(nb_failed) + pr_failed + py_failed
     print(f"{passed} passed, {failed} failed" + (f", {py_skipped} skipped" if py_skipped else ""))
