@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError
 from .data import DataError, Example, load_examples, schema_from_ddl, schema_from_sqlite
-from .config import FinetuneConfig
+from .config import FinetuneConfig, refuse_overwrite, spec_path
+from .evaluation import REPORT_FILES
 from .main_job import MAIN_JOB, finetune_and_evaluate, format_report, load_model_for_eval, prepare, report_prepared
 
 # %% auto #0
@@ -33,6 +34,9 @@ def run_evaluate(args)->str:
     from text2sql_ft.evaluation import evaluate
     from text2sql_ft.sft import sample
     _check_out_dir(args.out_dir)
+    refuse_overwrite([("--out_dir", Path(args.out_dir)/f) for f in REPORT_FILES],
+                     {"--data": spec_path(args.data), "--model": spec_path(args.model), "--adapter": spec_path(args.adapter),
+                      "--sql_adapter": spec_path(args.sql_adapter)})
     # shuffled with the seed, as the main job orders its held-out set: the same batches, so the same replies
     examples = sample(load_examples(args.data, args.split, args.test_fraction, args.seed), args.limit, args.seed)
     if args.sql_adapter and args.task_type != "schema": raise ValueError("--sql_adapter goes with --task_type schema")
@@ -117,6 +121,7 @@ def run_synth(args)->str:
     if args.n < 1: raise ValueError(f"--n must be at least 1, got {args.n}")
     out = _check_out(args.out)
     kind, _, arg = args.data.partition(":")
+    refuse_overwrite([("--out", out)], {"--data": spec_path(args.data), "--paraphrase": spec_path(args.paraphrase)})
     if args.data == "spider-train-schemas":
         pairs = synthesize_for(spider_train_schemas(), args.n, args.seed, spider_dev_db_ids(), progress=not args.quiet)
     elif kind == "sqlite" and arg: pairs = synthesize_from_sqlite(arg, args.n, args.seed)
@@ -152,6 +157,7 @@ def run_main(argv:list)->str:
 def run_bench_cli(args)->dict:
     import json, platform
     from text2sql_ft.bench import run_bench
+    refuse_overwrite([("--out", Path(args.out))], {"--model": spec_path(args.model), "--scoring_model": spec_path(args.scoring_model)})
     res = run_bench(quick=args.quick, model_name=args.model, out=lambda line: print(line, flush=True), scoring_model=args.scoring_model)
     res["machine"] = dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(), python=platform.python_version())
     out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)

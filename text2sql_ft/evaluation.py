@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_evaluation.ipynb #6ac9dbe7
 from __future__ import annotations
-import csv, json, time
+import csv, json, os, time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,9 +19,9 @@ from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM
 
 # %% auto #0
-__all__ = ['HARDNESS', 'ERROR_CLASSES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness', 'error_class',
-           'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'execution_guided', 'format_summary',
-           'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
+__all__ = ['HARDNESS', 'ERROR_CLASSES', 'REPORT_FILES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness',
+           'error_class', 'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'execution_guided',
+           'format_summary', 'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
 
 # %% ../nbs/06b_evaluation.ipynb #7da006a3
 def _ws(sql:str)->str: return " ".join((sql or "").split()).rstrip("; ").strip()
@@ -251,14 +251,25 @@ def plot_by_hardness(s:dict, title:str="Execution accuracy by hardness"):
     fig.tight_layout()
     return fig
 
+REPORT_FILES = ("eval.json", "eval.csv", "ex_by_hardness.png", "linking.json")   # what an evaluation writes in its folder
+
+def _replace_with(path:Path, write)->Path:
+    "Call `write(tmp)` on a temporary name beside `path`, then rename it over `path`: an interrupted write leaves the old file."
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
+    try: write(tmp); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
 def save_report(rows:list, summary:dict, out_dir:Path, extra:dict=None)->dict:
-    "Write `eval.json` (summary + rows), `eval.csv` (rows) and `ex_by_hardness.png` into `out_dir`."
+    "Write `eval.json` (summary + rows), `eval.csv` (rows) and `ex_by_hardness.png` into `out_dir`, each atomically."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     paths = dict(json=out_dir/"eval.json", csv=out_dir/"eval.csv", plot=out_dir/"ex_by_hardness.png")
-    paths["json"].write_text(json.dumps(dict(summary=summary, **(extra or {}), rows=rows), indent=1, default=str))
-    with open(paths["csv"], "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["db_id"]); w.writeheader(); w.writerows(rows)
-    plot_by_hardness(summary).savefig(paths["plot"], dpi=100)
+    _replace_with(paths["json"], lambda t: t.write_text(json.dumps(dict(summary=summary, **(extra or {}), rows=rows), indent=1, default=str)))
+    def write_csv(t):
+        with open(t, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["db_id"]); w.writeheader(); w.writerows(rows)
+    _replace_with(paths["csv"], write_csv)
+    _replace_with(paths["plot"], lambda t: plot_by_hardness(summary).savefig(t, dpi=100))
     return paths
 
 # %% ../nbs/06b_evaluation.ipynb #ea7385a4

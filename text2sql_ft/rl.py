@@ -212,10 +212,12 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     from transformers import AutoTokenizer, set_seed
     from text2sql_ft.lora import merged_for_inference
     from text2sql_ft.quantization import pick_precision, resolve_model
+    from text2sql_ft.config import RUN_WRITES, refuse_overwrite
     from text2sql_ft.sft import _last_checkpoint, fp32_trainable, prepare_data
     if method not in RL_METHODS: raise ValueError(f"method must be one of {RL_METHODS}, got {method!r}")
     if not (Path(adapter)/"adapter_config.json").exists(): raise FileNotFoundError(f"adapter {adapter}: no adapter_config.json there")
     config.check(); set_seed(config.seed)
+    refuse_overwrite([("output_name", Path(config.output_name)/n) for n in RUN_WRITES], {"adapter": adapter})   # RL writes its own adapter/
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     if tok.pad_token is None: tok.pad_token = tok.eos_token
