@@ -12,7 +12,8 @@ from typing import Optional
 from urllib.parse import quote
 
 # %% auto #0
-__all__ = ['STATUSES', 'ExecResult', 'execute_sql', 'results_match', 'has_order_by', 'execution_match', 'test_suite_match']
+__all__ = ['STATUSES', 'ExecResult', 'live_wal', 'execute_sql', 'results_match', 'has_order_by', 'execution_match',
+           'test_suite_match']
 
 # %% ../nbs/06_execution.ipynb #afc405ec
 STATUSES = ("ok", "error", "timeout", "denied", "too_large")
@@ -80,10 +81,18 @@ def _single_statement(sql:str)->Optional[str]:
     return _one_statement(sql)[0]
 
 # %% ../nbs/06_execution.ipynb #6f5bed5f
-def _connect_ro(db_path:Path, denied:list)->sqlite3.Connection:
-    # immutable=1: no locks and no -wal/-shm files; a writer elsewhere can neither block us past the deadline nor be seen
-    uri = f"file:{quote(str(Path(db_path).resolve()))}?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
+def live_wal(db_path:Path)->bool:
+    "Whether `db_path` is open in WAL mode elsewhere: its -wal and -shm files are there, and committed rows may live in the -wal."
+    p = Path(db_path).resolve()
+    return Path(f"{p}-wal").is_file() and Path(f"{p}-shm").is_file()
+
+def _connect_ro(db_path:Path, denied:list, busy:float=2.0)->sqlite3.Connection:
+    # A file no one has open in WAL mode: immutable=1, so no locks and no sidecar file is ever created. A live WAL database
+    # (an application holds it open): read-only through its existing -wal and -shm, so its committed rows are seen, and
+    # a busy writer is waited for at most `busy` seconds; a read-only connection creates and deletes no file.
+    live = live_wal(db_path)
+    uri = f"file:{quote(str(Path(db_path).resolve()))}?mode=ro" + ("" if live else "&immutable=1")
+    con = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=busy if live else 0)
     con.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     def authorizer(action, arg1, arg2, dbname, source):
         if action in _ALLOWED_ACTIONS and not (action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS):
