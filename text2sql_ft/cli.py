@@ -38,7 +38,7 @@ def run_evaluate(args)->str:
                      {"--data": spec_path(args.data), "--model": spec_path(args.model), "--adapter": spec_path(args.adapter),
                       "--sql_adapter": spec_path(args.sql_adapter)})
     # shuffled with the seed, as the main job orders its held-out set: the same batches, so the same replies
-    examples = sample(load_examples(args.data, args.split, args.test_fraction, args.seed), args.limit, args.seed)
+    examples = sample(load_examples(args.data, args.split, args.test_fraction, args.seed, not args.lenient), args.limit, args.seed)
     if args.sql_adapter and args.task_type != "schema": raise ValueError("--sql_adapter goes with --task_type schema")
     model, tok = load_model_for_eval(args.model, args.adapter)
     if args.task_type == "schema":
@@ -117,7 +117,7 @@ def run_synth(args)->str:
     import json
     from text2sql_ft.pairs import (mix_of, names_from_spider, spider_dev_db_ids, spider_train_schemas, synthesize_for,
                                    synthesize_from_sqlite, write_pairs)
-    from text2sql_ft.data import load_tables
+    from text2sql_ft.data import _read_text, load_tables
     if args.n < 1: raise ValueError(f"--n must be at least 1, got {args.n}")
     out = _check_out(args.out)
     kind, _, arg = args.data.partition(":")
@@ -127,9 +127,10 @@ def run_synth(args)->str:
     elif kind == "sqlite" and arg: pairs = synthesize_from_sqlite(arg, args.n, args.seed)
     elif kind == "spider" and arg:
         tables, dev = Path(arg)/"tables.json", Path(arg)/"dev.json"
-        names = {e["db_id"]: names_from_spider(e) for e in json.loads(tables.read_text(encoding="utf-8"))} if tables.exists() else {}
-        held = {e["db_id"] for e in json.loads(dev.read_text(encoding="utf-8"))} if dev.exists() else set()
-        schemas = {k: (s, names.get(k)) for k, s in load_tables(tables).items() if k not in held}
+        found = load_tables(tables)   # first: a missing, truncated or malformed tables.json is named with what is wrong
+        names = {e["db_id"]: names_from_spider(e) for e in json.loads(tables.read_text(encoding="utf-8"))}
+        held = {e["db_id"] for e in json.loads(_read_text(dev))} if dev.exists() else set()
+        schemas = {k: (s, names.get(k)) for k, s in found.items() if k not in held}
         pairs = synthesize_for(schemas, args.n, args.seed, held, progress=not args.quiet)
     else: raise ValueError(f"--data must be spider-train-schemas, sqlite:PATH or spider:DIR, got {args.data!r}")
     if not pairs: raise ValueError(f"no pairs could be synthesized from {args.data}")
@@ -148,7 +149,7 @@ def run_synth(args)->str:
 def run_main(argv:list)->str:
     from text2sql_ft.config import parse_config
     cfg = parse_config(argv, defaults=MAIN_JOB, prog="text2sql-ft run")
-    p = prepare(cfg.model_name, cfg.dataset_id, cfg.test_fraction, cfg.seed)
+    p = prepare(cfg.model_name, cfg.dataset_id, cfg.test_fraction, cfg.seed, not cfg.lenient)
     print(report_prepared(p), flush=True)
     r = finetune_and_evaluate(cfg)
     return f"{format_report(r, p['seconds'])}\nreport: {Path(cfg.output_name)/'report.json'}"
@@ -205,6 +206,7 @@ def _evaluate_flags(sub):
     ev.add_argument("--retry_rounds", type=_positive, default=FinetuneConfig.retry_rounds, help="rounds of --retry_samples candidates")
     ev.add_argument("--out_dir", default="outputs/eval", help="where eval.json, eval.csv and the plot go")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.add_argument("--lenient", action="store_true", help="skip the data rows that cannot be read (reported in a warning)")
 
 # %% ../nbs/09_cli.ipynb #91f7df3a
 def _predict_flags(sub):

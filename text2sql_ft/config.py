@@ -61,6 +61,7 @@ class FinetuneConfig(_WhatToTrain):
     train_limit:Optional[int] = _f(None, "use only the first N training examples")
     extra_train_data:Optional[str] = _f(None, "a JSONL of more training pairs (e.g. from text2sql-ft synth), added to the "
                                         "training split whole; none of its databases may be held out")
+    lenient:bool = _f(False, "skip the data rows that cannot be read (each reported in a warning) instead of stopping at them")
     synth_pairs:int = _f(0, "add this many synthesized pairs per schema of the 146 offline Spider train schemas (none of them "
                          "Spider dev's; as `text2sql-ft synth --n`) to the training data")
     eval_limit:Optional[int] = _f(None, "evaluate on only the first N held-out examples")

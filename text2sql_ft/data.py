@@ -303,7 +303,7 @@ def _examples(rows:Iterable, source:str, schemas:dict, strict:bool,
         good.append(Example(schema=schema, db_path=_db_path_of(schemas, got["db_id"]), **got))
     if bad and strict:
         shown = "\n  ".join(map(str, bad[:20])) + ("\n  ..." if len(bad) > 20 else "")
-        raise DataError(f"{len(bad)} bad row(s) in {source} (pass strict=False to skip them):\n  {shown}")
+        raise DataError(f"{len(bad)} bad row(s) in {source} (to skip them: strict=False, or --lenient on the command line):\n  {shown}")
     if bad: warnings.warn(f"skipped {len(bad)} bad row(s) of {source}, first: {bad[0]} (see .skipped)")
     return Examples(good, bad)
 
@@ -314,6 +314,10 @@ def _db_path_of(schemas:dict, db_id:str)->Optional[Path]:
 # %% ../nbs/01_data.ipynb #76bea885
 def _jsonl_rows(path:Path)->Iterator:
     with open(path, "rb") as f:
+        if f.read(4096).lstrip()[:1] == b"[":   # a JSON array: say so once, not once per line
+            raise DataError(f"{path} holds a JSON array, not JSON lines: write one JSON object per line "
+                            "(e.g. python -c \"import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]\" FILE)")
+        f.seek(0)
         for i, raw in enumerate(f, 1):
             try: line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -542,14 +546,16 @@ def load_hub(name:str,          # Hub id (owner/name) or a folder written by `sa
     return _examples(rows(), name, {}, strict, schema_of=_inline_schema)
 
 # %% ../nbs/01_data.ipynb #9ae7c69b
-def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction:float=0.2, seed:int=0)->list:
+def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction:float=0.2, seed:int=0,
+                  strict:bool=True,   # raise on bad rows, or skip them with a warning (the CLI's --lenient)
+                 )->list:
     "Examples named by a `--data` spec, split by database."
     kind, _, arg = data.partition(":")
-    loaders = {"spider": lambda: load_spider(arg, "dev"), "bird": lambda: load_bird(arg, "dev"), "jsonl": lambda: load_jsonl(arg),
-               "hf": lambda: load_hub(arg)}
+    loaders = {"spider": lambda: load_spider(arg, "dev", strict), "bird": lambda: load_bird(arg, "dev", strict),
+               "jsonl": lambda: load_jsonl(arg, strict=strict), "hf": lambda: load_hub(arg, strict)}
     if data == "spider-dev-offline": examples = load_spider_dev_offline()
     elif kind in loaders and arg: examples = loaders[kind]()
-    elif re.fullmatch(r"[\w.-]+/[\w.-]+", data) and not Path(data).exists(): examples = load_hub(data)   # a bare Hub id
+    elif re.fullmatch(r"[\w.-]+/[\w.-]+", data) and not Path(data).exists(): examples = load_hub(data, strict)   # a bare Hub id
     else: raise ValueError(f"--data must be spider-dev-offline, spider:DIR, bird:DIR, jsonl:FILE, hf:ID, hf:DIR "
                            f"or a Hub id (owner/name), got {data!r}")
     if not examples: raise DataError(f"--data {data}: no examples")

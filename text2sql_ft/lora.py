@@ -12,7 +12,7 @@ from .quantization import full_precision, is_4bit, load_model, pick_precision
 
 # %% auto #0
 __all__ = ['MERGE_TOLERANCE', 'lora_config', 'add_lora', 'TrainableReport', 'trainable_report', 'MergeResult', 'merge_adapter',
-           'merged_for_inference', 'adapter_stack']
+           'merged_for_inference', 'check_adapter', 'adapter_stack']
 
 # %% ../nbs/04_lora.ipynb #e34c739e
 def lora_config(r:int=16,                   # rank of the update
@@ -113,11 +113,44 @@ def merged_for_inference(base,             # a model folder / Hub id / offline n
     "A plain model equal to `base` + the adapter (and those it is stacked on), merged in float32 then cast to the compute dtype."
     import torch
     from peft import PeftModel
+    from transformers import AutoConfig
+    from text2sql_ft.quantization import resolve_model
     stack = adapter_stack(adapter_dir)
+    base_cfg = AutoConfig.from_pretrained(resolve_model(base)) if isinstance(base, (str, Path)) else None
+    for a in stack: check_adapter(a, base_cfg, str(base))   # before loading: one line, not PEFT's size mismatches
     precision = precision or pick_precision()
     model = load_model(base, "none", full_precision("merge in full precision"))
     for a in stack: model = PeftModel.from_pretrained(model, a).merge_and_unload()
     return model.to(precision.compute_dtype).eval()
+
+def check_adapter(adapter_dir:Path,   # a saved PEFT adapter folder
+                  base_config=None,   # the base model's transformers config, to check the adapter fits it
+                  base_name:str=None, # the base model's name, for the message
+                 )->dict:
+    "The adapter's config when its files are whole and it fits the base; else one line naming the file and what is wrong."
+    import re
+    from text2sql_ft.quantization import check_safetensors
+    d = Path(adapter_dir)
+    if not (d/"adapter_config.json").is_file(): raise FileNotFoundError(f"adapter {d}: no adapter_config.json there")
+    try: cfg = json.loads((d/"adapter_config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"adapter {d}: adapter_config.json is not valid JSON ({e})") from None
+    weights = d/"adapter_model.safetensors"
+    if not weights.is_file():
+        if (d/"adapter_model.bin").is_file(): return cfg
+        raise FileNotFoundError(f"adapter {d}: no adapter_model.safetensors (the adapter's weights) beside adapter_config.json")
+    check_safetensors(weights)
+    if base_config is None: return cfg
+    from safetensors import safe_open
+    with safe_open(str(weights), "pt") as f:
+        shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
+    layers = {int(m.group(1)) for k in shapes if (m := re.search(r"\.layers\.(\d+)\.", k))}
+    widths = {s[1] for k, s in shapes.items() if re.search(r"\.(q_proj|o_proj|up_proj)\.lora_A", k)}
+    h, L = base_config.hidden_size, base_config.num_hidden_layers
+    if (widths and widths != {h}) or (layers and max(layers) >= L):
+        made_for = cfg.get("base_model_name_or_path") or "another model"
+        raise ValueError(f"adapter {d} was trained on {made_for} ({sorted(widths)} wide, {max(layers) + 1 if layers else '?'} layers), "
+                         f"but the model {base_name or ''} is {h} wide with {L} layers: give the adapter's own base model".replace("  ", " "))
+    return cfg
 
 def adapter_stack(adapter_dir:Path)->list[Path]:
     "The adapters to merge, in order: the ones `adapter_dir` sits on (named by its `stacked_on.json`, as RL writes), then itself."

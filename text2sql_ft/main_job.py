@@ -30,11 +30,12 @@ def prepare(model_name:str=DEFAULT_MODEL,            # an offline model's short 
             dataset_id:str="spider-dev-offline",     # the `--data` spec
             test_fraction:float=0.2,                 # share of examples (whole databases) held out
             seed:int=0,                              # split seed
+            strict:bool=True,                        # stop at a bad data row (False: skip it, with a warning)
            )->dict:
     "Fetch the model (an offline one is joined and converted once) and the data, split by database: what a run works on."
     t0 = time.time()
     path = Path(resolve_model(model_name))
-    examples = load_examples(dataset_id, "all", test_fraction, seed)
+    examples = load_examples(dataset_id, "all", test_fraction, seed, strict)
     train_side, test_side = split_by_database(examples, test_fraction, seed)
     return dict(model_name=model_name, offline=offline_model(model_name), model_dir=path if path.is_dir() else None,
                 n_params=count_parameters(path) if path.is_dir() else None, dataset_id=dataset_id, examples=examples,
@@ -71,15 +72,15 @@ def load_model_for_eval(model:str=None,   # an offline model's short name, a fol
     from transformers import AutoTokenizer
     from text2sql_ft.lora import merged_for_inference
     from text2sql_ft.quantization import load_model
-    if adapter and not (Path(adapter)/"adapter_config.json").exists():
-        raise FileNotFoundError(f"--adapter {adapter}: no adapter_config.json there")
+    from text2sql_ft.lora import check_adapter
+    if adapter: check_adapter(adapter)   # its own files first: a broken adapter is named as such, not blamed on --model
     model = model or (adapter and adapter_base(adapter)) or DEFAULT_MODEL
-    try:
-        tok = AutoTokenizer.from_pretrained(resolve_model(model))
-        # an adapter is merged into a copy of the base (as the main job scores it): generation at the base model's speed
-        m = merged_for_inference(model, adapter) if adapter else load_model(model, "none")
+    try: tok = AutoTokenizer.from_pretrained(resolve_model(model))
     except (OSError, ValueError) as e:
         raise FileNotFoundError(f"--model {model}: not a local model folder and could not be loaded from the Hub ({str(e).splitlines()[0]})") from None
+    # an adapter is merged into a copy of the base (as the main job scores it): generation at the base model's speed;
+    # an adapter made for another base fails there, in one line naming both
+    m = merged_for_inference(model, adapter) if adapter else load_model(model, "none")
     return m.eval(), tok
 
 # %% ../nbs/08_main_job.ipynb #5e19dbef

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .assets import offline_model, offline_model_dir
+from .assets import OFFLINE_MODELS, offline_model, offline_model_dir
 
 # %% auto #0
 __all__ = ['PRESETS', 'WEIGHT_BYTES', 'COMPUTE_BYTES', 'quant_config', 'Precision', 'full_precision', 'cpu_bf16_native',
-           'pick_precision', 'resolve_model', 'load_model', 'is_4bit', 'default_device_map', 'footprints',
-           'sql_perplexity', 'plot_footprints', 'parameters_of', 'lora_parameters', 'MemoryEstimate',
+           'pick_precision', 'check_safetensors', 'resolve_model', 'load_model', 'is_4bit', 'default_device_map',
+           'footprints', 'sql_perplexity', 'plot_footprints', 'parameters_of', 'lora_parameters', 'MemoryEstimate',
            'estimate_training_memory', 'DoesNotFit', 'available_memory', 'check_fits']
 
 # %% ../nbs/03_quantization.ipynb #cbec3503
@@ -73,15 +73,42 @@ def pick_precision()->Precision:
 def _looks_like_path(name:str)->bool:
     return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
 
+def check_safetensors(path:Path)->Path:
+    "`path` when its header reads and the file holds every tensor it lists; else one line naming it (truncated copy, other file)."
+    import json
+    path = Path(path); size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if n < 2 or 8 + n > size: raise ValueError(f"{path}: not a whole safetensors file ({size:,} bytes; truncated or another format)")
+        try: header = json.loads(f.read(n))
+        except (json.JSONDecodeError, UnicodeDecodeError): raise ValueError(f"{path}: its safetensors header is not readable (corrupt)") from None
+    end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    if 8 + n + end > size: raise ValueError(f"{path}: truncated, {size:,} of {8 + n + end:,} bytes (an interrupted copy or download?)")
+    return path
+
+def _offline_choices()->str: return ", ".join(OFFLINE_MODELS)
+
 def resolve_model(name_or_path:str)->str:
     "A local folder for an offline model's short name (`qwen2.5-coder-0.5b`, `offline`, ...) or a path; a Hub id unchanged."
     if offline_model(name_or_path): return str(offline_model_dir(name_or_path))
     p = Path(name_or_path).expanduser()
     if p.is_dir():
         if not (p/"config.json").exists(): raise FileNotFoundError(f"{p} has no config.json: not a transformers model folder")
+        for w in p.glob("*.safetensors"): check_safetensors(w)
         return str(p)
     if _looks_like_path(name_or_path) or p.exists(): raise FileNotFoundError(f"no model folder at {p}")
+    _check_hub_model(name_or_path)
     return name_or_path
+
+def _check_hub_model(name:str)->None:
+    "A Hub id that can be had: cached here, or the Hub answers; else one line naming it and the offline models."
+    from huggingface_hub import constants, try_to_load_from_cache
+    from text2sql_ft.data import _hub_reachable
+    if isinstance(try_to_load_from_cache(name, "config.json"), str): return
+    if constants.HF_HUB_OFFLINE or not _hub_reachable():
+        raise ValueError(f"model {name!r} is not an offline model ({_offline_choices()}), not a folder here, and not in the "
+                         "Hub cache, and the Hub cannot be reached from here")
 
 def load_model(name_or_path:str,          # folder, Hub id, or an offline model's short name
                quant:str="nf4",           # nf4, int8 or none
