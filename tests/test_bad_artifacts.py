@@ -83,3 +83,34 @@ def test_lenient_skips_bad_rows(tmp_path):
     with pytest.raises(DataError, match="--lenient"): held_out_examples(FinetuneConfig(**cfg))
     with pytest.warns(UserWarning, match="skipped 1 bad row"): assert held_out_examples(FinetuneConfig(**cfg, lenient=True))
     assert build_parser().parse_args(["evaluate", "--lenient"]).lenient
+
+def test_prompt_over_the_context_is_refused_per_row():
+    "A 200-table schema does not fit a 256-token context: that row gets no SQL, with its token count, and the others are answered."
+    import warnings
+    from text2sql_ft.data import Example, schema_from_ddl
+    from text2sql_ft.generation import generate_replies
+    from text2sql_ft.toy import toy_model
+    tok = toy_tokenizer(); m = toy_model(tok); m.config.max_position_embeddings = 256
+    small = schema_from_ddl("CREATE TABLE t (a INTEGER)")
+    big = schema_from_ddl("\n".join(f"CREATE TABLE t{i} (a{i} INTEGER, b{i} TEXT);" for i in range(200)))
+    huge = Example("d", "x" * 10_000_000, "", small)   # a 10 MB question: refused without tokenizing it
+    exs = [Example("d", "How many?", "", small), Example("big", "How many?", "", big), huge, Example("d", "List a.", "", small)]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = generate_replies(m, tok, exs, max_new_tokens=8, style="compact", progress=False, stop=None)
+    said = [str(x.message) for x in w if "context" in str(x.message)]
+    assert len(said) == 1 and "2 prompt(s)" in said[0] and "row 1 (" in said[0] and "row 2 (" in said[0], said
+    assert out[1] == out[2] == "" and out[0] and out[3]
+
+def test_synth_n_is_bounded_by_the_schema(tmp_path):
+    "Asking a 3-row table for a million pairs stops once no new pair comes, and says how many there were."
+    import sqlite3, time, warnings
+    from text2sql_ft.data import schema_from_sqlite
+    from text2sql_ft.pairs import synthesize_pairs
+    db = tmp_path/"pets.sqlite"
+    con = sqlite3.connect(db); con.execute("CREATE TABLE pet (name TEXT, kind TEXT)")
+    con.executemany("INSERT INTO pet VALUES (?, ?)", [("Rex", "dog"), ("Tom", "cat"), ("Kit", "cat")]); con.commit(); con.close()
+    t = time.time()
+    with pytest.warns(UserWarning, match="distinct pairs of the 1000000 asked for"):
+        got = synthesize_pairs(schema_from_sqlite(db), 10**6, 0, db=db, stall=300)
+    assert 0 < len(got) < 10**6 and time.time() - t < 60

@@ -124,7 +124,7 @@ def run_synth(args)->str:
     refuse_overwrite([("--out", out)], {"--data": spec_path(args.data), "--paraphrase": spec_path(args.paraphrase)})
     if args.data == "spider-train-schemas":
         pairs = synthesize_for(spider_train_schemas(), args.n, args.seed, spider_dev_db_ids(), progress=not args.quiet)
-    elif kind == "sqlite" and arg: pairs = synthesize_from_sqlite(arg, args.n, args.seed)
+    elif kind == "sqlite" and arg: pairs = synthesize_from_sqlite(arg, args.n, args.seed, progress=not args.quiet)
     elif kind == "spider" and arg:
         tables, dev = Path(arg)/"tables.json", Path(arg)/"dev.json"
         found = load_tables(tables)   # first: a missing, truncated or malformed tables.json is named with what is wrong

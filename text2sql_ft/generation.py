@@ -4,7 +4,7 @@
 
 # %% ../nbs/05c_generation.ipynb #4b4fdca3
 from __future__ import annotations
-import inspect, re
+import inspect, re, warnings
 from collections import Counter
 from functools import lru_cache
 from contextlib import contextmanager
@@ -13,8 +13,8 @@ from typing import Callable, Optional
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'batch_order', 'generate_sql', 'sample_replies',
-           'sample_token_ids']
+__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'over_context', 'batch_order', 'generate_sql',
+           'sample_replies', 'sample_token_ids']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -338,6 +338,17 @@ def generate_replies(model, tokenizer,
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
     messages = messages or [prompt_messages(e, style, system) for e in examples]
     texts = [format_prompt(tokenizer, m) for m in messages]
+    if too_long := over_context(model, tokenizer, texts, max_new_tokens):   # never sent: an empty reply, and the rest go on
+        keep = [i for i in range(len(texts)) if i not in too_long]
+        where = ", ".join(f"row {i} ({n:,} tokens)" for i, n in list(too_long.items())[:3])
+        warnings.warn(f"{len(too_long)} prompt(s) longer than the model's context of {_context(model):,} tokens "
+                      f"(with {max_new_tokens} to reply) were not sent and get no SQL: {where}")
+        out = generate_replies(model, tokenizer, [], batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress,
+                               messages=[messages[i] for i in keep], stop=stop, engine=engine, temperature=temperature,
+                               top_p=top_p, seed=seed) if keep else []
+        full = [""] * len(texts)
+        for i, r in zip(keep, out): full[i] = r
+        return full
     bar = tqdm(total=len(texts), desc="sampling" if temperature else "generating", disable=not progress)
     with _contiguous_head_input(model):
         if temperature: torch.manual_seed(seed)  # `model.generate`'s sampling draws from the global generator
@@ -347,6 +358,20 @@ def generate_replies(model, tokenizer,
         else: out = _generate_fast(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar,
                                    sampler(temperature, top_p, seed) if temperature else None)
     bar.close()
+    return out
+
+def _context(model)->Optional[int]: return getattr(model.config, "max_position_embeddings", None)
+
+def over_context(model, tokenizer, texts:list, max_new_tokens:int)->dict:
+    "{row: prompt tokens} for the prompts that, with `max_new_tokens` to reply, do not fit the model's context."
+    limit = _context(model)
+    if not limit: return {}
+    room = limit - max_new_tokens
+    out = {}
+    for i, t in enumerate(texts):
+        if len(t) <= room: continue   # a token holds at least one character: short texts need no tokenizing
+        n = len(t) // 2 if len(t) > 40 * limit else len(tokenizer(t, add_special_tokens=False)["input_ids"])  # a huge text: estimated
+        if n > room: out[i] = n
     return out
 
 def batch_order(ids:list, plen:list)->list[int]:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #c6f0f418
 from __future__ import annotations
-import json, os, random, re
+import json, os, random, re, warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -340,6 +340,8 @@ def synthesize_pairs(schema:Schema,           # tables, columns, types and keys
                      mix:dict=SPIDER_MIX,     # hardness shares to aim for
                      max_empty:float=0.2,     # largest share of pairs whose result is empty
                      max_tries:int=None,      # template draws before giving up (default 60 n)
+                     stall:int=3000,          # stop once this many draws in a row gave no new pair: the schema is exhausted
+                     progress:bool=False,     # a progress bar of pairs found
                     )->list[Example]:
     "Up to `n` distinct (question, SQL) pairs on `schema` that all run `ok` on `db`."
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
@@ -349,10 +351,15 @@ def synthesize_pairs(schema:Schema,           # tables, columns, types and keys
     rng = random.Random(f"{seed}:{schema.db_id}")
     g = _Grammar(schema, _columns(schema, db), names or Names(), rng)
     quota = {h: max(1, round(n * share)) + 1 for h, share in mix.items()}
-    out, seen, n_empty = [], set(), 0
+    out, seen, n_empty, last_new = [], set(), 0, 0
     limit = max_tries or 60 * n
+    from tqdm.auto import tqdm
+    bar = tqdm(total=n, desc=f"pairs for {schema.db_id}", disable=not progress)
     for tries in range(limit):
         if len(out) >= n: break
+        if tries - last_new > stall:   # a small schema holds only so many distinct questions: say so, and stop
+            warnings.warn(f"schema {schema.db_id!r}: {len(out)} distinct pairs of the {n} asked for; no new pair in the last "
+                          f"{stall} draws, so the schema is exhausted"); break
         got = rng.choice(TEMPLATES)(g)
         if not got: continue
         sql, question = got
@@ -362,8 +369,9 @@ def synthesize_pairs(schema:Schema,           # tables, columns, types and keys
         r = execute_sql(db, sql, timeout=2.0)
         if not r.ok: continue
         if not r.rows and n_empty + 1 > max_empty * n: continue
-        seen |= {sql, question}; quota[h] -= 1; n_empty += not r.rows
-        out.append(Example(schema.db_id, question, sql, schema, difficulty=h))
+        seen |= {sql, question}; quota[h] -= 1; n_empty += not r.rows; last_new = tries
+        out.append(Example(schema.db_id, question, sql, schema, difficulty=h)); bar.update(1)
+    bar.close()
     return out
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #2a53d5f8
@@ -403,14 +411,14 @@ def write_pairs(examples:list, out:Path)->Path:
     return out
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #013689aa
-def synthesize_from_sqlite(path:Path, n:int=20, seed:int=0)->list[Example]:
+def synthesize_from_sqlite(path:Path, n:int=20, seed:int=0, progress:bool=False)->list[Example]:
     "`n` pairs for the SQLite database at `path`, literals taken from its rows."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no SQLite database at {path}")
     with open(path, "rb") as f:
         if f.read(16) != b"SQLite format 3\x00": raise ValueError(f"{path} is not an SQLite database")
     schema = schema_from_sqlite(path)
-    return synthesize_pairs(schema, n, seed, db=path)
+    return synthesize_pairs(schema, n, seed, db=path, progress=progress)
 
 # %% ../nbs/06c_synthetic_pairs.ipynb #192884bf
 PARAPHRASE_SYSTEM = "You rewrite database questions in plain, natural English. You never change what a question asks for."
