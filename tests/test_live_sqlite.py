@@ -47,3 +47,17 @@ def test_a_closed_database_makes_no_sidecar(tmp_path):
     files = sorted(os.listdir(tmp_path))
     assert execute_sql(db, "SELECT a FROM t").rows == [(1,)]
     assert sorted(os.listdir(tmp_path)) == files == ["shop.sqlite"]
+
+def test_evaluate_scores_on_a_live_database(live_app):
+    "Evaluation's scoring runs gold and predicted SQL on the live file: its committed rows decide EX."
+    from text2sql_ft.data import Example, schema_from_sqlite
+    from text2sql_ft.evaluation import score
+    files = sorted(os.listdir(live_app.parent))
+    schema = schema_from_sqlite(live_app)
+    golds = ["SELECT count(*) FROM customer", "SELECT name FROM customer WHERE age > 50"]
+    exs = [Example("app", f"q{i}?", g, schema, db_path=live_app) for i, g in enumerate(golds)]
+    rows = score(exs, golds + [], {"app": [live_app]})
+    assert [r["ex"] for r in rows] == [True, True]
+    wrong = score(exs, ["SELECT count(*) FROM customer WHERE age > 30", golds[1]], {"app": [live_app]})
+    assert [r["ex"] for r in wrong] == [False, True]
+    assert sorted(os.listdir(live_app.parent)) == files

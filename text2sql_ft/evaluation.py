@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_evaluation.ipynb #6ac9dbe7
 from __future__ import annotations
-import csv, json, os, time
+import csv, json, time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Callable, Optional
 import sqlglot
 from sqlglot import exp
 
+from .config import write_atomic
 from .generation import extract_sql, generate_replies, sample_replies
 from .execution import ExecResult, execute_sql, execution_match
 from .synthesis import databases_for
@@ -253,23 +254,16 @@ def plot_by_hardness(s:dict, title:str="Execution accuracy by hardness"):
 
 REPORT_FILES = ("eval.json", "eval.csv", "ex_by_hardness.png", "linking.json")   # what an evaluation writes in its folder
 
-def _replace_with(path:Path, write)->Path:
-    "Call `write(tmp)` on a temporary name beside `path`, then rename it over `path`: an interrupted write leaves the old file."
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
-    try: write(tmp); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
-
 def save_report(rows:list, summary:dict, out_dir:Path, extra:dict=None)->dict:
     "Write `eval.json` (summary + rows), `eval.csv` (rows) and `ex_by_hardness.png` into `out_dir`, each atomically."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     paths = dict(json=out_dir/"eval.json", csv=out_dir/"eval.csv", plot=out_dir/"ex_by_hardness.png")
-    _replace_with(paths["json"], lambda t: t.write_text(json.dumps(dict(summary=summary, **(extra or {}), rows=rows), indent=1, default=str)))
+    write_atomic(paths["json"], lambda t: t.write_text(json.dumps(dict(summary=summary, **(extra or {}), rows=rows), indent=1, default=str)))
     def write_csv(t):
         with open(t, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["db_id"]); w.writeheader(); w.writerows(rows)
-    _replace_with(paths["csv"], write_csv)
-    _replace_with(paths["plot"], lambda t: plot_by_hardness(summary).savefig(t, dpi=100))
+    write_atomic(paths["csv"], write_csv)
+    write_atomic(paths["plot"], lambda t: plot_by_hardness(summary).savefig(t, dpi=100))
     return paths
 
 # %% ../nbs/06b_evaluation.ipynb #ea7385a4

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from .assets import DEFAULT_MODEL, count_parameters, offline_model
-from .config import FinetuneConfig
+from .config import FinetuneConfig, write_atomic
 from .data import leakage_report, load_examples, split_by_database
 from .evaluation import evaluate, paired_bootstrap_ci
 from .lora import merged_for_inference
@@ -185,9 +185,9 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
                   n_train=len(result.prepared.train_examples) - result.prepared.dropped, train_rows=len(result.prepared.train),
                   n_held_out=len(held_out), train_dbs=train_dbs, held_out_dbs=held_out_dbs, adapter=str(result.adapter_dir),
                   quant=config.quant, schema_style=config.schema_style)
-    (out/"report.json").write_text(json.dumps(report, indent=1))
-    plot_before_after(report).savefig(out/"before_after.png", dpi=100)
-    plot_loss(result.log_history).savefig(out/"loss.png", dpi=100)
+    write_atomic(out/"report.json", lambda t: t.write_text(json.dumps(report, indent=1)))   # an interrupted write leaves the old file
+    write_atomic(out/"before_after.png", lambda t: plot_before_after(report).savefig(t, dpi=100))
+    write_atomic(out/"loss.png", lambda t: plot_loss(result.log_history).savefig(t, dpi=100))
     return report
 
 # %% ../nbs/08_main_job.ipynb #400f125c

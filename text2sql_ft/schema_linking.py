@@ -14,7 +14,8 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from .data import Example, ForeignKey, Schema, Table
-from .evaluation import _replace_with, score, summarize
+from .config import write_atomic
+from .evaluation import score, summarize
 from .generation import extract_sql, generate_replies
 from .tokenization import Task
 
@@ -178,5 +179,5 @@ def evaluate_linking(model, tokenizer, examples:list,
     rep = LinkingReport(linking_scores(golds, preds), rows, sql, time.time() - t0)
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)   # written atomically: an interrupted run leaves the old report
-        _replace_with(Path(out_dir, "linking.json"), lambda t: t.write_text(json.dumps(dict(scores=rep.scores, sql=sql, rows=rows), indent=1, default=str)))
+        write_atomic(Path(out_dir, "linking.json"), lambda t: t.write_text(json.dumps(dict(scores=rep.scores, sql=sql, rows=rows), indent=1, default=str)))
     return rep

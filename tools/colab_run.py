@@ -25,7 +25,7 @@ TORCH = os.environ.get("TORCH", "torch==2.13.0")
 DUMMY_TOKEN = "colab-ci-dummy-token"   # what the stub's userdata hands out; never a real token
 SKIP = re.compile(r"^#\|\s*(slow|gpu|eval:\s*false)\b", re.M)
 
-STUB = {"google/__init__.py": "",
+STUB = {   # no google/__init__.py: `google` stays a namespace package, so google.protobuf (tensorboard's) still imports
         "google/colab/__init__.py": "from . import drive, userdata\n",
         "google/colab/drive.py": '''"""Stub of google.colab.drive: the mount point becomes a link to a temporary folder with a MyDrive inside."""
 import os, tempfile
