@@ -93,3 +93,17 @@ def test_a_new_output_beside_the_input_is_fine(shop):
     "Writing next to an input (a new file in its folder) is allowed: only the input itself is protected."
     from text2sql_ft.config import clobbers
     assert not clobbers(shop.parent/"pairs.jsonl", shop) and clobbers(shop.parent/"hard.sqlite", shop)
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_an_interrupted_write_leaves_the_old_output(tmp_path, folder):
+    "A write that fails half-way (a full disk, Ctrl-C) leaves the previous file or folder as it was, and no temporary beside it."
+    from text2sql_ft.config import write_atomic, write_atomic_dir
+    target = tmp_path/("adapter" if folder else "report.json")
+    def half(t):
+        (t/"adapter_config.json" if folder else t).write_text("half")
+        raise KeyboardInterrupt
+    first = (lambda t: (t/"adapter_config.json").write_text("old")) if folder else (lambda t: t.write_text("old"))
+    (write_atomic_dir if folder else write_atomic)(target, first)
+    with pytest.raises(KeyboardInterrupt): (write_atomic_dir if folder else write_atomic)(target, half)
+    assert (target/"adapter_config.json" if folder else target).read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TASKS', 'RUN_WRITES', 'FinetuneConfig', 'task_for', 'spec_path', 'clobbers', 'overwrite_problems', 'write_atomic',
-           'refuse_overwrite', 'run_overwrites', 'problems', 'check', 'to_yaml', 'config_from_dict', 'from_yaml',
-           'config_parser', 'parse_config']
+           'write_atomic_dir', 'refuse_overwrite', 'run_overwrites', 'problems', 'check', 'to_yaml', 'config_from_dict',
+           'from_yaml', 'config_parser', 'parse_config']
 
 # %% ../nbs/05_config.ipynb #54aa4c63
 import dataclasses, math, os, re, tempfile
@@ -175,6 +175,19 @@ def write_atomic(path:Path, write)->Path:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
     try: write(tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
+    return path
+
+def write_atomic_dir(path:Path, write)->Path:
+    "`write(tmp)` fills a temporary folder beside `path`, which then takes the place of `path`: never a half-written folder."
+    import shutil
+    path = Path(path); tmp, old = path.with_name(f".{path.name}.tmp-{os.getpid()}"), path.with_name(f".{path.name}.old-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    try:
+        write(tmp)
+        if path.exists(): os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(old, ignore_errors=True)
     return path
 
 def refuse_overwrite(writes:list, reads:dict)->None:

@@ -212,7 +212,7 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     from transformers import AutoTokenizer, set_seed
     from text2sql_ft.lora import merged_for_inference
     from text2sql_ft.quantization import pick_precision, resolve_model
-    from text2sql_ft.config import RUN_WRITES, refuse_overwrite, write_atomic
+    from text2sql_ft.config import RUN_WRITES, refuse_overwrite, write_atomic, write_atomic_dir
     from text2sql_ft.sft import _last_checkpoint, fp32_trainable, prepare_data
     if method not in RL_METHODS: raise ValueError(f"method must be one of {RL_METHODS}, got {method!r}")
     if not (Path(adapter)/"adapter_config.json").exists(): raise FileNotFoundError(f"adapter {adapter}: no adapter_config.json there")
@@ -234,8 +234,10 @@ def train_rl(config:FinetuneConfig,        # the run: model, LoRA, optimisation,
     trainer.train(resume_from_checkpoint=_last_checkpoint(out))
     seconds, adapter_dir = time.time() - t0, out/"adapter"
     if trainer.is_world_process_zero():
-        trainer.save_model(str(adapter_dir)); tok.save_pretrained(adapter_dir)
-        (adapter_dir/"stacked_on.json").write_text(json.dumps(dict(adapter=str(Path(adapter).resolve()), method=method)))
+        def save(d:Path):
+            trainer.save_model(str(d)); tok.save_pretrained(d)
+            (d/"stacked_on.json").write_text(json.dumps(dict(adapter=str(Path(adapter).resolve()), method=method)))
+        write_atomic_dir(adapter_dir, save)
         write_atomic(out/"log_history.json", lambda t: t.write_text(json.dumps(trainer.state.log_history, indent=1)))
     return RLResult(adapter_dir, method, seconds, trainer.state.log_history, counts)
 

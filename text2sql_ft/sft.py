@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .config import FinetuneConfig, task_for, write_atomic
+from .config import FinetuneConfig, task_for, write_atomic, write_atomic_dir
 from .data import load_examples, load_jsonl, qualify_columns
 from .lora import lora_config
 from .quantization import (available_memory, check_fits, estimate_training_memory, load_model, pick_precision,
@@ -170,7 +170,7 @@ def train(config:FinetuneConfig,   # the run
     seconds = time.time() - t0
     adapter = out/"adapter"
     if trainer.is_world_process_zero():
-        trainer.save_model(str(adapter)); tokenizer.save_pretrained(adapter)
+        write_atomic_dir(adapter, lambda d: (trainer.save_model(str(d)), tokenizer.save_pretrained(d)))
         write_atomic(out/"log_history.json", lambda t: t.write_text(json.dumps(trainer.state.log_history, indent=1)))
     steps_done = trainer.state.global_step - (int(Path(resume).name.split("-")[-1]) if resume else 0)
     tokens = data.tokens * steps_done / max(1, math.ceil(len(data.train) / (rows_per_step(config) * config.grad_accum_steps)))
