@@ -151,7 +151,7 @@ def spec_path(spec:Optional[str])->Optional[Path]:
     "The file or folder a `--data`, `--model` or adapter spec names on this machine (`jsonl:F`, `sqlite:F`, `spider:D`, `hf:D`, a path), else None."
     if not spec: return None
     kind, sep, arg = str(spec).partition(":")
-    p = Path(arg if sep and kind in ("jsonl", "sqlite", "spider", "bird", "hf", "duckdb") else spec).expanduser()
+    p = Path(arg if sep and kind in ("jsonl", "sqlite", "spider", "bird", "hf") else spec).expanduser()
     return p if p.exists() else None
 
 def clobbers(out:Path, inp:Path)->bool:

@@ -87,8 +87,6 @@ def check_safetensors(path:Path)->Path:
     if 8 + n + end > size: raise ValueError(f"{path}: truncated, {size:,} of {8 + n + end:,} bytes (an interrupted copy or download?)")
     return path
 
-def _offline_choices()->str: return ", ".join(OFFLINE_MODELS)
-
 def resolve_model(name_or_path:str)->str:
     "A local folder for an offline model's short name (`qwen2.5-coder-0.5b`, `offline`, ...) or a path; a Hub id unchanged."
     if offline_model(name_or_path): return str(offline_model_dir(name_or_path))
@@ -107,7 +105,7 @@ def _check_hub_model(name:str)->None:
     from text2sql_ft.data import _hub_reachable
     if isinstance(try_to_load_from_cache(name, "config.json"), str): return
     if constants.HF_HUB_OFFLINE or not _hub_reachable():
-        raise ValueError(f"model {name!r} is not an offline model ({_offline_choices()}), not a folder here, and not in the "
+        raise ValueError(f"model {name!r} is not an offline model ({', '.join(OFFLINE_MODELS)}), not a folder here, and not in the "
                          "Hub cache, and the Hub cannot be reached from here")
 
 def load_model(name_or_path:str,          # folder, Hub id, or an offline model's short name

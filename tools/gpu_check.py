@@ -43,7 +43,7 @@ def build(arch:str, dims:dict, out:Path, tok, dtype, device:str)->int:
     del model
     return n
 
-def write_pairs(path:Path, n_dbs:int=8, per_db:int=12)->Path:
+def toy_pairs(path:Path, n_dbs:int=8, per_db:int=12)->Path:
     "Question/SQL pairs over `n_dbs` small databases, each row with its schema inline (no data set travels)."
     rows = []
     for d in range(n_dbs):
@@ -119,7 +119,7 @@ def rationale_check(device:str)->dict:
     from text2sql_ft.rationale import trainer_vs_sft_loss
     from text2sql_ft.toy import toy_model, toy_tokenizer
     tok = toy_tokenizer()
-    pairs = write_pairs(Path(tempfile.mkdtemp())/"p.jsonl", 2, 4)
+    pairs = toy_pairs(Path(tempfile.mkdtemp())/"p.jsonl", 2, 4)
     plain, sft = trainer_vs_sft_loss(lambda: toy_model(tok).to(device), tok, list(load_jsonl(pairs)))
     return dict(plain=plain, sft=sft, same=abs(plain - sft) < 1e-4)
 
@@ -152,7 +152,7 @@ def main(argv=None)->int:
     dry, t0 = a.dry_run, time.time()
     device, steps = ("cpu" if dry else "cuda"), a.steps or (2 if dry else 3)
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    tok, pairs, P = toy_tokenizer(), write_pairs(work/"pairs.jsonl"), precisions()
+    tok, pairs, P = toy_tokenizer(), toy_pairs(work/"pairs.jsonl"), precisions()
     cap = torch.cuda.get_device_capability() if not dry else None
     out = dict(dry_run=dry, device=torch.cuda.get_device_name() if not dry else f"cpu ({platform.processor() or platform.machine()})",
                capability=".".join(map(str, cap)) if cap else None, torch=torch.__version__, t4={}, bf16={}, lora_bf16={},
