@@ -108,7 +108,7 @@ def test_cli_rl_on_top_of_sft(tmp_path, toy_dir):
     assert rl.returncode == 0, rl.stderr[-3000:]
     assert "grpo on top of" in rl.stdout and (tmp_path/"grpo"/"adapter"/"stacked_on.json").exists(), rl.stdout
     ev = run_cli("evaluate", "--adapter", str(tmp_path/"grpo"/"adapter"), "--limit", "2", "--max_new_tokens", "4",
-                 "--retry_samples", "0", "--out_dir", str(tmp_path/"eval"), "--quiet")
+                 "--decoding", "greedy", "--out_dir", str(tmp_path/"eval"), "--quiet")
     assert ev.returncode == 0 and "2 examples" in ev.stdout, ev.stderr[-3000:]
     dpo = run_cli("rl", "--method", "dpo", "--output_name", str(tmp_path/"dpo"), *common)
     assert dpo.returncode == 1 and "no DPO pairs" in dpo.stderr and "Traceback" not in dpo.stderr, dpo.stderr[-3000:]

@@ -5,17 +5,20 @@
 # %% ../nbs/09_cli.ipynb #2fe20370
 from __future__ import annotations
 import argparse, os, sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets import DEFAULT_MODEL, OFFLINE_MODELS, AssetError
 from .data import DataError, Example, load_examples, schema_from_ddl, schema_from_sqlite
 from .config import FinetuneConfig, refuse_overwrite, spec_path
 from .evaluation import REPORT_FILES
-from .main_job import MAIN_JOB, finetune_and_evaluate, format_report, load_model_for_eval, prepare, report_prepared
+from .generation import DECODING_MODES, Decoding
+from .main_job import (MAIN_JOB, crossval, finetune_and_evaluate, format_crossval, format_report, load_model_for_eval,
+                                  prepare, report_prepared)
 
 # %% auto #0
-__all__ = ['MODEL_HELP', 'run_evaluate', 'run_train', 'run_rl', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'run_bench_cli',
-           'build_parser', 'main']
+__all__ = ['MODEL_HELP', 'run_evaluate', 'run_train', 'run_rl', 'NoSQL', 'run_predict', 'run_synth', 'run_main', 'CrossvalArgs',
+           'run_crossval', 'run_bench_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #49f929d3
 MODEL_HELP = (f"an offline model ({', '.join(OFFLINE_MODELS)}; 'offline' = {DEFAULT_MODEL}, the default), "
@@ -49,7 +52,7 @@ def run_evaluate(args)->str:
         return f"{rep}\n{len(examples)} examples in {rep.seconds:.0f}s; saved {Path(args.out_dir)/'linking.json'}"
     rep = evaluate(model, tok, examples, out_dir=args.out_dir, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
                    style=args.schema_style, k=args.k, seed=args.seed, progress=not args.quiet,
-                   retry=args.retry_samples, retry_rounds=args.retry_rounds)
+                   decoding=Decoding(args.decoding, args.samples))
     saved = ", ".join(str(p) for p in rep.paths.values())
     return f"{rep}\n{len(examples)} examples in {rep.seconds:.0f}s; saved {saved}"
 
@@ -85,22 +88,20 @@ class NoSQL(RuntimeError):
     "The model's reply held no SQL statement."
 
 def run_predict(args)->str:
-    from text2sql_ft.generation import extract_sql, generate_replies
+    from text2sql_ft.evaluation import decode_sql
     if not args.question.strip(): raise ValueError("--question is empty")
     if bool(args.db) == bool(args.schema): raise ValueError("give exactly one of --db (an SQLite file) or --schema (CREATE TABLE text)")
     schema = schema_from_sqlite(args.db) if args.db else schema_from_ddl(args.schema, "db")
     model, tok = load_model_for_eval(args.model, args.adapter)
     ex = Example(schema.db_id, args.question, "", schema)
-    reply = generate_replies(model, tok, [ex], batch_size=1, max_new_tokens=args.max_new_tokens, style=args.schema_style, progress=False)[0]
-    sql = extract_sql(reply)
-    if args.db and args.retry_samples:   # execution-guided: a query that does not run on the file is replaced by a sample that does
-        from text2sql_ft.evaluation import execution_guided
-        from text2sql_ft.generation import sample_replies
-        sample = lambda exs, n, seed: sample_replies(model, tok, exs, n, seed=seed, batch_size=n, max_new_tokens=args.max_new_tokens,
-                                                     style=args.schema_style, progress=False)
-        guided = execution_guided([ex], [sql], {ex.db_id: [Path(args.db)]}, sample, args.retry_samples, 1)[0][0]
-        if guided != sql: print(f"the greedy query did not run on {args.db}; kept a sampled one that does", file=sys.stderr)
-        sql = guided
+    # guided and vote run the candidates on the file (read-only); with --schema alone there is nothing to run them on
+    mode = args.decoding or (Decoding.mode if args.db else "greedy")
+    if mode != "greedy" and not args.db: raise ValueError(f"--decoding {mode} runs queries on the database: give --db, not --schema")
+    dec = decode_sql(model, tok, [ex], Decoding(mode, args.samples), {ex.db_id: [Path(args.db)]} if args.db else None,
+                     batch_size=args.samples + 1, max_new_tokens=args.max_new_tokens, style=args.schema_style, progress=False)
+    reply, sql = dec.replies[0], dec.preds[0]
+    if dec.changed: print(f"the greedy query did not run on {args.db}; kept a sampled one that does" if mode == "guided" else
+                          f"the vote over {args.samples} samples on {args.db} chose another query than the greedy one", file=sys.stderr)
     if not sql: raise NoSQL(f"no SQL statement in the model's reply, which was:\n{reply.strip()}")
     return sql
 
@@ -154,6 +155,18 @@ def run_main(argv:list)->str:
     r = finetune_and_evaluate(cfg)
     return f"{format_report(r, p['seconds'])}\nreport: {Path(cfg.output_name)/'report.json'}"
 
+@dataclass
+class CrossvalArgs:
+    "`text2sql-ft crossval`'s own flag (the rest are the main job's, as for `run`)."
+    folds:int = field(default=5, metadata={"help": "database-disjoint folds: each is scored by a model trained on the others"})
+
+def run_crossval(argv:list)->str:
+    "`text2sql-ft crossval`: every question held out once, by database, with the main job's recipe."
+    from text2sql_ft.config import parse_config
+    cfg, a = parse_config(argv, defaults=dict(MAIN_JOB, output_name="outputs/crossval"), prog="text2sql-ft crossval", extra=CrossvalArgs)
+    r = crossval(cfg, a.folds, command=" ".join(["text2sql-ft crossval", *argv]), log=lambda s: print(s, flush=True))
+    return f"{format_crossval(r)}\nreport: {Path(cfg.output_name)/'crossval.json'}"
+
 # %% ../nbs/09_cli.ipynb #c402d6f3
 def run_bench_cli(args)->dict:
     import json, platform
@@ -184,6 +197,14 @@ def _count(s:str)->int:
     return v
 
 # %% ../nbs/09_cli.ipynb #2328c138
+def _decoding_flags(p, default, more:str=""):
+    "--decoding and --samples, with `Decoding`'s defaults (the one place they are set)."
+    p.add_argument("--decoding", default=default, choices=DECODING_MODES, help="greedy; guided: where the greedy query does not "
+                   "run on the database, sample and keep the first that runs; vote: greedy + samples, grouped by result, "
+                   f"the largest group wins{more}")
+    p.add_argument("--samples", type=_positive, default=Decoding.samples, help="guided: candidates per question whose query does "
+                   "not run; vote: samples beside the greedy reply")
+
 def _evaluate_flags(sub):
     "`text2sql-ft evaluate`: a model (and adapter) scored on held-out databases."
     ev = sub.add_parser("evaluate", help="EM / EX / TS of a model (and adapter) on held-out databases")
@@ -201,9 +222,7 @@ def _evaluate_flags(sub):
     ev.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on each reply")
     ev.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt (as in training)")
     ev.add_argument("--k", type=_positive, default=3, help="synthesized databases per schema (test-suite accuracy)")
-    ev.add_argument("--retry_samples", type=_count, default=FinetuneConfig.retry_samples, help="execution-guided: where a greedy "
-                    "query does not run, sample this many and keep the first that runs (0: greedy only; as the main job scores)")
-    ev.add_argument("--retry_rounds", type=_positive, default=FinetuneConfig.retry_rounds, help="rounds of --retry_samples candidates")
+    _decoding_flags(ev, Decoding.mode)
     ev.add_argument("--out_dir", default="outputs/eval", help="where eval.json, eval.csv and the plot go")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.add_argument("--lenient", action="store_true", help="skip the data rows that cannot be read (reported in a warning)")
@@ -219,8 +238,7 @@ def _predict_flags(sub):
     pr.add_argument("--adapter", default=None, help="PEFT adapter folder to apply")
     pr.add_argument("--schema_style", default="compact", choices=["ddl", "compact"], help="schema format in the prompt")
     pr.add_argument("--max_new_tokens", type=_positive, default=128, help="cap on the reply")
-    pr.add_argument("--retry_samples", type=_count, default=FinetuneConfig.retry_samples, help="with --db: where the greedy "
-                    "query does not run on the file, sample this many and keep the first that runs (0: greedy only)")
+    _decoding_flags(pr, None, " (default: guided with --db, greedy with --schema)")
 
 # %% ../nbs/09_cli.ipynb #1c0b0557
 def _synth_flags(sub):
@@ -251,6 +269,8 @@ def build_parser()->argparse.ArgumentParser:
     sub.add_parser("run", add_help=False, help="the main job: evaluate, fine-tune, evaluate (flags: text2sql-ft run --help)")
     _evaluate_flags(sub); _predict_flags(sub); _synth_flags(sub)
     sub.add_parser("train", help="fine-tune with LoRA/QLoRA (flags: text2sql-ft train --help)", add_help=False)
+    sub.add_parser("crossval", add_help=False, help="every question held out once: database-disjoint folds, each trained with "
+                   "the main job's recipe on the others (flags: text2sql-ft crossval --help)")
     sub.add_parser("rl", help="GRPO or DPO with execution rewards on top of an SFT adapter (flags: text2sql-ft rl --help)", add_help=False)
     _bench_flags(sub)
     return p
@@ -264,6 +284,7 @@ def main(argv:list=None)->int:
         if command == "train": print(run_train(argv[1:])); return 0
         if command == "run": print(run_main(argv[1:])); return 0
         if command == "rl": print(run_rl(argv[1:])); return 0
+        if command == "crossval": print(run_crossval(argv[1:])); return 0
         args = build_parser().parse_args(argv)
         if args.command == "evaluate": print(run_evaluate(args))
         elif args.command == "predict": print(run_predict(args))

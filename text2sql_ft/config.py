@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TASKS', 'RUN_WRITES', 'FinetuneConfig', 'task_for', 'spec_path', 'clobbers', 'overwrite_problems', 'write_atomic',
-           'write_atomic_dir', 'refuse_overwrite', 'run_overwrites', 'problems', 'check', 'to_yaml', 'config_from_dict',
-           'from_yaml', 'config_parser', 'parse_config']
+           'write_atomic_dir', 'refuse_overwrite', 'run_overwrites', 'problems', 'check', 'decoding_of', 'to_yaml',
+           'config_from_dict', 'from_yaml', 'config_parser', 'parse_config']
 
 # %% ../nbs/05_config.ipynb #54aa4c63
 import dataclasses, math, os, re, tempfile
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .assets import DEFAULT_MODEL
+from .generation import Decoding, decoding_problems
 
 # %% ../nbs/05_config.ipynb #3a4fdd75
 def _f(default, help:str): return field(default=default, metadata={"help": help})
@@ -58,6 +59,7 @@ class FinetuneConfig(_WhatToTrain):
                              "then faster steps (1.5-2x on a 2-core CPU); needs a C++ compiler when training on a CPU")
     seed:int = _f(0, "seed for the split, the data order and the weights")
     test_fraction:float = _f(0.2, "share of examples held out, by whole databases")
+    held_out_dbs:Optional[str] = _f(None, "hold out these databases (comma-separated names) instead of a test_fraction draw")
     train_limit:Optional[int] = _f(None, "use only the first N training examples")
     extra_train_data:Optional[str] = _f(None, "a JSONL of more training pairs (e.g. from text2sql-ft synth), added to the "
                                         "training split whole; none of its databases may be held out")
@@ -65,9 +67,9 @@ class FinetuneConfig(_WhatToTrain):
     synth_pairs:int = _f(0, "add this many synthesized pairs per schema of the 146 offline Spider train schemas (none of them "
                          "Spider dev's; as `text2sql-ft synth --n`) to the training data")
     eval_limit:Optional[int] = _f(None, "evaluate on only the first N held-out examples")
-    retry_samples:int = _f(4, "execution-guided scoring: where a greedy query does not run on its database, sample this many "
-                           "candidates and keep the first that runs (0: greedy only)")
-    retry_rounds:int = _f(1, "rounds of retry_samples candidates for the questions still without a query that runs")
+    decoding:str = _f(Decoding.mode, "how SQL is drawn when scoring: greedy, guided (execution-guided: sample where the greedy "
+                      "query does not run, keep the first that runs) or vote (greedy + samples, grouped by result on the question's database)")
+    samples:int = _f(Decoding.samples, "guided: candidates sampled per question whose greedy query does not run; vote: samples beside the greedy reply")
     eval_loss_examples:Optional[int] = _f(64, "held-out examples whose loss is logged every eval_steps (None: all)")
     save_steps:int = _f(50, "save a checkpoint every N steps (training resumes from the newest)")
     eval_steps:int = _f(50, "held-out loss every N steps")
@@ -130,8 +132,7 @@ def _value_problems(self:FinetuneConfig, types:dict)->list:
     need(self.synth_pairs >= 0, f"synth_pairs must be >= 0, got {self.synth_pairs}")
     need(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
     need(self.gen_batch_size >= 1, f"gen_batch_size must be >= 1, got {self.gen_batch_size}")
-    need(self.retry_samples >= 0, f"retry_samples must be >= 0, got {self.retry_samples}")
-    need(self.retry_rounds >= 1, f"retry_rounds must be >= 1, got {self.retry_rounds}")
+    out += decoding_problems(self.decoding, self.samples)
     need(self.lora_r >= 1, f"lora_r must be >= 1, got {self.lora_r}")
     need(self.lora_alpha > 0, f"lora_alpha must be > 0, got {self.lora_alpha}")
     need(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
@@ -227,7 +228,11 @@ def check(self:FinetuneConfig)->FinetuneConfig:
     return self
 
 # %% ../nbs/05_config.ipynb #71410d18
-FinetuneConfig.problems, FinetuneConfig.check = problems, check
+def decoding_of(self:FinetuneConfig)->Decoding:
+    "The `Decoding` a run scores with: its `decoding` and `samples`, the rest `Decoding`'s defaults."
+    return Decoding(self.decoding, self.samples)
+
+FinetuneConfig.problems, FinetuneConfig.check, FinetuneConfig.decoding_of = problems, check, decoding_of
 
 # %% ../nbs/05_config.ipynb #5e08855b
 def _coerce(name:str, value, typ):

@@ -422,11 +422,17 @@ def load_sql_create_context(source:str="b-mc2/sql-create-context", # Hub dataset
 def split_by_database(examples:list,           # examples to split
                       test_fraction:float=0.2, # target share of examples on the test side
                       seed:int=0,              # same seed, same split
+                      held_out=None,           # the test side's databases by name (a list, or comma-separated text) instead of drawn
                      )->tuple[list,list]:
     "Split `examples` into (train, test) with no db_id on both sides."
     if not 0 < test_fraction < 1: raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     counts = Counter(e.db_id for e in examples)
     if len(counts) < 2: raise ValueError(f"need at least 2 databases to split by database, got {len(counts)}")
+    if held_out:
+        names = {n.strip() for n in (held_out.split(",") if isinstance(held_out, str) else held_out) if n.strip()}
+        if unknown := sorted(names - set(counts)): raise ValueError(f"held_out_dbs: {unknown} not among the data's {len(counts)} databases")
+        if names == set(counts): raise ValueError("held_out_dbs names every database: none is left to train on")
+        return [e for e in examples if e.db_id not in names], [e for e in examples if e.db_id in names]
     dbs = sorted(counts); random.Random(seed).shuffle(dbs)
     test_dbs, n = set(), 0
     for db in dbs:
@@ -548,6 +554,7 @@ def load_hub(name:str,          # Hub id (owner/name) or a folder written by `sa
 # %% ../nbs/01_data.ipynb #9ae7c69b
 def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction:float=0.2, seed:int=0,
                   strict:bool=True,   # raise on bad rows, or skip them with a warning (the CLI's --lenient)
+                  held_out=None,      # the test side's databases by name instead of a `test_fraction` draw (see `split_by_database`)
                  )->list:
     "Examples named by a `--data` spec, split by database."
     kind, _, arg = data.partition(":")
@@ -561,5 +568,5 @@ def load_examples(data:str="spider-dev-offline", split:str="test", test_fraction
     if not examples: raise DataError(f"--data {data}: no examples")
     if split == "all": return list(examples)
     if split not in ("train", "test"): raise ValueError(f"--split must be train, test or all, got {split!r}")
-    train, test = split_by_database(examples, test_fraction, seed)
+    train, test = split_by_database(examples, test_fraction, seed, held_out)
     return test if split == "test" else train

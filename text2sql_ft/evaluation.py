@@ -5,6 +5,7 @@
 # %% ../nbs/06b_evaluation.ipynb #6ac9dbe7
 from __future__ import annotations
 import csv, json, time
+import dataclasses
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,15 +15,15 @@ import sqlglot
 from sqlglot import exp
 
 from .config import write_atomic
-from .generation import extract_sql, generate_replies, sample_replies
-from .execution import ExecResult, execute_sql, execution_match
+from .generation import Decoding, extract_sql, generate_replies, sample_replies
+from .execution import ExecResult, execute_sql, execution_match, has_order_by, results_match
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM
 
 # %% auto #0
 __all__ = ['HARDNESS', 'ERROR_CLASSES', 'REPORT_FILES', 'exact_match_raw', 'normalize_sql', 'exact_match', 'hardness',
-           'error_class', 'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'execution_guided',
-           'format_summary', 'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
+           'error_class', 'bootstrap_ci', 'paired_bootstrap_ci', 'score', 'summarize', 'execution_guided', 'vote',
+           'Decoded', 'decode_sql', 'format_summary', 'plot_by_hardness', 'save_report', 'EvalReport', 'evaluate']
 
 # %% ../nbs/06b_evaluation.ipynb #7da006a3
 def _ws(sql:str)->str: return " ".join((sql or "").split()).rstrip("; ").strip()
@@ -226,6 +227,61 @@ def execution_guided(examples:list,        # `Example`s
         todo = left
     return preds, tries
 
+# %% ../nbs/06b_evaluation.ipynb #c7cf1052
+def vote(examples:list,     # `Example`s
+         candidates:list,   # per example, its SQL candidates: the greedy query first, then the samples
+         dbs:dict,          # db_id -> SQLite files (the candidates run on the first)
+         timeout:float=5.0,
+        )->tuple[list, list]:
+    "(SQL per example, size of its winning group): the largest group of candidates by result; a tie goes to the greedy query's group."
+    out, sizes = [], []
+    for e, cands in zip(examples, candidates):
+        groups, results = [], {}   # groups: [first member's result, members]; results: SQL -> its run (each distinct SQL once)
+        for j, sql in enumerate(cands):
+            if sql not in results: results[sql] = execute_sql(dbs[e.db_id][0], sql, timeout) if sql.strip() else None
+            r = results[sql]
+            if r is None or not r.ok: continue
+            for g in groups:
+                if results_match(g[0].rows, r.rows, has_order_by(cands[g[1][0]])): g[1].append(j); break
+            else: groups.append([r, [j]])
+        if not groups: out.append(cands[0]); sizes.append(0); continue
+        best = max(groups, key=lambda g: (len(g[1]), g[1][0] == 0))   # the first such group on a tie, the greedy one above all
+        out.append(cands[best[1][0]]); sizes.append(len(best[1]))
+    return out, sizes
+
+# %% ../nbs/06b_evaluation.ipynb #3f26a759
+@dataclass
+class Decoded:
+    "The SQL a `Decoding` chose, the greedy SQL beside it, the greedy replies, and the samples drawn per question."
+    preds:list
+    greedy:list
+    replies:list
+    samples:list
+    decoding:Decoding
+    @property
+    def changed(self)->int: return sum(p != g for p, g in zip(self.preds, self.greedy))
+
+def decode_sql(model, tokenizer, examples:list,
+               decoding:Decoding=None,   # how (default: `Decoding()`)
+               dbs:dict=None,            # db_id -> SQLite files, the first run by `guided` and `vote` (never the gold query)
+               batch_size:int=128, max_new_tokens:int=128, style:str="compact", system:Optional[str]=DEFAULT_SYSTEM,
+               progress:bool=True, timeout:float=5.0,
+              )->Decoded:
+    "SQL for each example as `decoding` says: greedy, execution-guided, or a vote by result."
+    d = decoding or Decoding()
+    replies = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, style, system, progress)
+    greedy = [extract_sql(r) for r in replies]
+    if d.mode == "greedy": return Decoded(greedy, greedy, replies, [0] * len(greedy), d)
+    if dbs is None: raise ValueError(f"decoding {d.mode!r} runs queries on each question's database: give dbs (db_id -> files)")
+    sample = lambda exs, n, seed: sample_replies(model, tokenizer, exs, n, d.temperature, d.top_p, seed=seed, batch_size=batch_size,
+                                                 max_new_tokens=max_new_tokens, style=style, system=system, progress=progress)
+    if d.mode == "guided":
+        preds, tries = execution_guided(examples, greedy, dbs, sample, d.samples, d.rounds, d.seed, timeout)
+        return Decoded(preds, greedy, replies, tries, d)
+    drawn = sample(examples, d.samples, d.seed)
+    preds, _ = vote(examples, [[g] + [extract_sql(s) for s in ss] for g, ss in zip(greedy, drawn)], dbs, timeout)
+    return Decoded(preds, greedy, replies, [d.samples] * len(greedy), d)
+
 # %% ../nbs/06b_evaluation.ipynb #16827978
 def format_summary(s:dict, title:str="")->str:
     "A plain-text table of a `summarize` result."
@@ -235,8 +291,9 @@ def format_summary(s:dict, title:str="")->str:
     lines += [row(h, b) for h, b in s["by_hardness"].items()]
     if "ex_ci" in s: lines.append("95% interval (all): EX {:.1%} to {:.1%}, TS {:.1%} to {:.1%}".format(*s["ex_ci"], *s["ts_ci"]))
     if s["errors"]: lines.append("misses: " + ", ".join(f"{k} {v}" for k, v in s["errors"].items()))
-    if "greedy" in s: lines.append(f"execution-guided: {s['replaced']} of the {s['retried']} queries that did not run were replaced; "
-                                   f"greedy alone: EX {s['greedy']['ex']:.1%}, TS {s['greedy']['ts']:.1%}")
+    alone = f"greedy alone: EX {s['greedy']['ex']:.1%}, TS {s['greedy']['ts']:.1%}" if "greedy" in s else ""
+    if s.get("mode") == "vote": lines.append(f"vote: it changed {s['replaced']} of the {s['retried']} answers; {alone}")
+    elif "greedy" in s: lines.append(f"execution-guided: {s['replaced']} of the {s['retried']} queries that did not run were replaced; {alone}")
     return "\n".join(lines)
 
 def plot_by_hardness(s:dict, title:str="Execution accuracy by hardness"):
@@ -281,22 +338,16 @@ def evaluate(model, tokenizer, examples:list,
              out_dir:Path=None,        # where to save eval.json / eval.csv / the plot (None: don't save)
              batch_size:int=128, max_new_tokens:int=128, style:str="ddl", system:Optional[str]=DEFAULT_SYSTEM,
              k:int=3, seed:int=0, timeout:float=5.0, progress:bool=True,
-             retry:int=0,              # execution-guided: candidates sampled per round where a greedy query does not run (0: greedy only)
-             retry_rounds:int=2,       # rounds of `retry` candidates
-             temperature:float=0.7,    # the candidates' sampling temperature
+             decoding:Decoding=None,   # greedy, guided or vote (default: `Decoding()`, the one default)
             )->EvalReport:
-    "Generate SQL for `examples` (greedy, then execution-guided where `retry`), score EM/EX/TS by hardness, and save the report."
-    t0 = time.time()
-    replies = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, style, system, progress)
-    dbs, greedy = databases_for(examples, k, seed), [extract_sql(r) for r in replies]
-    preds, tries = greedy, [0] * len(greedy)
-    if retry:
-        sample = lambda exs, n, s: sample_replies(model, tokenizer, exs, n, temperature, seed=s, batch_size=batch_size,
-                                                  max_new_tokens=max_new_tokens, style=style, system=system, progress=progress)
-        preds, tries = execution_guided(examples, greedy, dbs, sample, retry, retry_rounds, seed, timeout)
+    "Generate SQL for `examples` as `decoding` says, score EM/EX/TS by hardness (the greedy figures beside), and save the report."
+    t0, d = time.time(), decoding or Decoding()
+    dbs = databases_for(examples, k, seed)
+    dec = decode_sql(model, tokenizer, examples, d, dbs, batch_size, max_new_tokens, style, system, progress, timeout)
+    preds, greedy, replies, tries = dec.preds, dec.greedy, dec.replies, dec.samples
     rows = score(examples, preds, dbs, timeout=timeout, replies=replies)
     summary = summarize(rows)
-    if retry:
+    if d.mode != "greedy":
         changed = [i for i, (p, g) in enumerate(zip(preds, greedy)) if p != g]
         greedy_rows = list(rows)
         for i, r in zip(changed, score([examples[i] for i in changed], [greedy[i] for i in changed], dbs, timeout=timeout)):
@@ -304,9 +355,9 @@ def evaluate(model, tokenizer, examples:list,
         for r, gr, g, t in zip(rows, greedy_rows, greedy, tries): r.update(greedy_pred=g, greedy_ex=gr["ex"], samples=t)
         g = summarize(greedy_rows)
         summary["greedy"] = dict(ex=g["ex"], ts=g["ts"], ex_ci=g["ex_ci"], ts_ci=g["ts_ci"])
-        summary["retried"], summary["replaced"] = sum(t > 0 for t in tries), len(changed)
-    decoding = f"greedy; where a query does not run, up to {retry_rounds}x{retry} samples at T={temperature}" if retry else "greedy"
-    settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding=decoding)
+        summary["retried"], summary["replaced"], summary["mode"] = sum(t > 0 for t in tries), len(changed), d.mode
+    settings = dict(batch_size=batch_size, max_new_tokens=max_new_tokens, style=style, k=k, seed=seed, decoding=str(d),
+                    decoding_setting=dataclasses.asdict(d))
     seconds = time.time() - t0  # generating and scoring (loading the model is not counted)
     paths = save_report(rows, summary, out_dir, dict(settings=settings, seconds=round(seconds, 3))) if out_dir else {}
     return EvalReport(rows, summary, paths, seconds)

@@ -8,13 +8,15 @@ import inspect, re, warnings
 from collections import Counter
 from functools import lru_cache
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['extract_sql', 'statement_done', 'sampler', 'generate_replies', 'over_context', 'batch_order', 'generate_sql',
-           'sample_replies', 'sample_token_ids']
+__all__ = ['DECODING_MODES', 'extract_sql', 'statement_done', 'sampler', 'generate_replies', 'over_context', 'batch_order',
+           'generate_sql', 'fast_path_mismatches', 'sample_replies', 'sample_token_ids', 'Decoding',
+           'decoding_problems']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -76,6 +78,7 @@ def _left_pad(seqs:list, pad_id:int):
     return ids, mask
 
 def _positions(mask): return (mask.cumsum(-1) - 1).clamp(min=0)  # real tokens only are counted
+def _step_positions(mask): return mask.sum(-1, keepdim=True) - 1  # the new token's position in each row: its real tokens before it
 
 def _kv(cache)->list: return [(l.keys, l.values) for l in cache.layers]
 
@@ -255,7 +258,7 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
                     cache, mask = _roomy(model, [(key[:, :, lead:], v[:, :, lead:]) for key, v in _kv(cache)]), mask[:, lead:]
             rows = [rows[j] for j in keep]
             mask = torch.cat([mask, mask.new_ones((len(rows), 1))], 1)
-            ids, pos = torch.tensor([[nxt[j]] for j in keep]), mask.sum(-1, keepdim=True) - 1
+            ids, pos = torch.tensor([[nxt[j]] for j in keep]), _step_positions(mask)
             logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
                            **_cache(model, cache), use_cache=True).logits[:, -1]
     return gen
@@ -415,6 +418,25 @@ def generate_sql(model, tokenizer, examples:list, batch_size:int=128, **kwargs)-
     "Greedy SQL for each example (see `generate_replies`), extracted from the replies."
     return [extract_sql(r) for r in generate_replies(model, tokenizer, examples, batch_size, **kwargs)]
 
+# %% ../nbs/05c_generation.ipynb #414d0fc3
+def fast_path_mismatches(model, tokenizer,
+                         examples:list,               # `Example`s to answer (two or more, on more than one database)
+                         batch_sizes:tuple=(1, 3, 128), # the fast path's batch sizes to try
+                         max_new_tokens:int=12, style:str="compact",
+                         reference:list=None,         # `model.generate`'s replies, one prompt at a time (computed when None)
+                        )->dict:
+    "{batch size: rows whose fast reply differs from `model.generate`'s}; empty when the fast path is exact. Refuses a reference that can't tell."
+    ref = reference or [generate_replies(model, tokenizer, [e], 1, max_new_tokens, style, progress=False, engine="generate")[0]
+                        for e in examples]
+    if len(examples) > 1 and len(set(ref)) < 2:
+        raise ValueError(f"the reference replies to the {len(examples)} prompts are all the same ({ref[0]!r}): a wrong decoder "
+                         "would match them too; use a model whose replies differ (e.g. toy_model(tok, init_std=0.5))")
+    out = {}
+    for bs in batch_sizes:
+        fast = generate_replies(model, tokenizer, examples, bs, max_new_tokens, style, progress=False, stop=None)
+        if bad := [i for i, (f, r) in enumerate(zip(fast, ref)) if f != r]: out[bs] = bad
+    return out
+
 # %% ../nbs/05c_generation.ipynb #72133a56
 def sample_replies(model, tokenizer, examples:list,
                    n:int=4,                # replies per example
@@ -445,4 +467,38 @@ def sample_token_ids(model, tokenizer,
     with _contiguous_head_input(model):
         out = _fast_ids(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar, sampler(temperature, top_p, seed), keep_eos=True)
     bar.close()
+    return out
+
+# %% ../nbs/05c_generation.ipynb #ac290b92
+DECODING_MODES = ("greedy", "guided", "vote")
+
+@dataclass(frozen=True)
+class Decoding:
+    "How SQL is drawn from a model when scoring or answering; every caller reads its default from here."
+    mode:str = "guided"       # greedy, guided (sample where the greedy query does not run) or vote (greedy + samples, by result)
+    samples:int = 4           # guided: candidates per round; vote: samples beside the greedy reply
+    rounds:int = 1            # guided: rounds of `samples` for the questions still without a query that runs
+    temperature:float = 0.7   # the samples' softmax temperature
+    top_p:float = 0.95        # the samples' nucleus mass
+    seed:int = 0              # the sampler's seed: the same setting draws the same samples
+    def __post_init__(self):
+        if problems := decoding_problems(self.mode, self.samples, self.rounds, self.temperature, self.top_p):
+            raise ValueError("; ".join(problems))
+    def __str__(self)->str:
+        if self.mode == "greedy": return "greedy"
+        at = f"at T={self.temperature:g}, top-p {self.top_p:g}"
+        if self.mode == "guided": return (f"execution-guided: greedy; where its query does not run, up to {self.rounds}x{self.samples} "
+                                          f"samples {at}, the first that runs kept")
+        return (f"vote: greedy + {self.samples} samples {at}, run on the question's database and grouped by result; "
+                "the largest group wins (a tie: the greedy query's group)")
+
+def decoding_problems(mode, samples, rounds=1, temperature=0.7, top_p=0.95)->list:
+    "What is wrong with a decoding setting, one message per field (empty: nothing)."
+    out = []
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if mode not in DECODING_MODES: out.append(f"decoding must be one of {DECODING_MODES}, got {mode!r}")
+    if not (whole(samples) and samples >= 1): out.append(f"samples must be a whole number >= 1, got {samples!r}")
+    if not (whole(rounds) and rounds >= 1): out.append(f"rounds must be a whole number >= 1, got {rounds!r}")
+    if not (isinstance(temperature, (int, float)) and 0 < temperature <= 10): out.append(f"temperature must be in (0, 10], got {temperature!r}")
+    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1): out.append(f"top_p must be in (0, 1], got {top_p!r}")
     return out

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_main_job.ipynb #f00da7b3
 from __future__ import annotations
-import json, time
+import dataclasses, json, os, platform, subprocess, time
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -12,14 +12,15 @@ from typing import Optional
 from .assets import DEFAULT_MODEL, count_parameters, offline_model
 from .config import FinetuneConfig, write_atomic
 from .data import leakage_report, load_examples, split_by_database
-from .evaluation import evaluate, paired_bootstrap_ci
+from .evaluation import bootstrap_ci, evaluate, paired_bootstrap_ci, summarize
 from .lora import merged_for_inference
 from .quantization import load_model, resolve_model
-from .sft import check_hub_access, held_out_examples, train
+from .sft import check_hub_access, extra_examples, held_out_examples, sample, train
 
 # %% auto #0
 __all__ = ['MAIN_JOB', 'prepare', 'describe_model', 'report_prepared', 'adapter_base', 'load_model_for_eval',
-           'before_after_table', 'plot_before_after', 'plot_loss', 'finetune_and_evaluate', 'format_report']
+           'before_after_table', 'plot_before_after', 'plot_loss', 'finetune_and_evaluate', 'format_report',
+           'database_folds', 'provenance', 'crossval', 'format_crossval']
 
 # %% ../nbs/08_main_job.ipynb #90a1a83a
 def _dbs(examples)->str:
@@ -87,7 +88,7 @@ def load_model_for_eval(model:str=None,   # an offline model's short name, a fol
 def _ex_summary(s:dict)->dict:
     return dict(em=s["em"], ex=s["ex"], ts=s["ts"], em_raw=s["em_raw"], n=s["n"], ex_ci=s.get("ex_ci"), ts_ci=s.get("ts_ci"),
                 by_hardness={h: dict(ex=b["ex"], ts=b["ts"], em=b["em"], n=b["n"]) for h, b in s["by_hardness"].items()},
-                **({k: s[k] for k in ("greedy", "retried", "replaced")} if "greedy" in s else {}))
+                **({k: s[k] for k in ("greedy", "retried", "replaced", "mode") if k in s} if "greedy" in s else {}))
 
 def _pct(ci)->str: return f"[{100*ci[0]:.1f}, {100*ci[1]:.1f}]" if ci else ""
 
@@ -106,8 +107,9 @@ def before_after_table(base:dict, tuned:dict, lift_ci:tuple=None, greedy_lift_ci
         b, t = base["greedy"], tuned["greedy"]
         lift = f" | {100*(t['ex']-b['ex']):+.1f} pts" + (f", {100*greedy_lift_ci[0]:+.1f} to {100*greedy_lift_ci[1]:+.1f}" if greedy_lift_ci else "")
         lines.append(f"greedy alone: EX {b['ex']:.1%} {_pct(b['ex_ci'])} (base) | EX {t['ex']:.1%} {_pct(t['ex_ci'])} (fine-tuned){lift}")
-        lines.append(f"execution-guided: {base['replaced']} of {base['retried']} (base) and {tuned['replaced']} of {tuned['retried']} "
-                     f"(fine-tuned) queries that did not run were replaced by a sampled one that runs")
+        counts = f"{base['replaced']} of {base['retried']} (base) and {tuned['replaced']} of {tuned['retried']} (fine-tuned)"
+        lines.append(f"vote: it changed {counts} answers" if base.get("mode") == "vote" else
+                     f"execution-guided: {counts} queries that did not run were replaced by a sampled one that runs")
     return "\n".join(lines)
 
 # %% ../nbs/08_main_job.ipynb #aa0c537b
@@ -165,7 +167,7 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
     kw = dict(batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed, progress=progress,
-              retry=config.retry_samples, retry_rounds=config.retry_rounds)
+              decoding=config.decoding_of())
     base = evaluate(load_model(config.model_name, "none").eval(), tok, held_out, out_dir=out/"eval_base", **kw)
     result = train(config, progress=progress)
     t1 = time.time()
@@ -176,9 +178,9 @@ def finetune_and_evaluate(config:FinetuneConfig,  # the run; `eval_limit` held-o
     report = dict(model=config.model_name, base=_ex_summary(base.summary), finetuned=_ex_summary(tuned.summary),
                   ex_lift_ci=list(paired_bootstrap_ci(hits(base, "ex"), hits(tuned, "ex"))),
                   ts_lift_ci=list(paired_bootstrap_ci(hits(base, "ts"), hits(tuned, "ts"))),
-                  **({"greedy_ex_lift_ci": list(paired_bootstrap_ci(hits(base, "greedy_ex"), hits(tuned, "greedy_ex")))} if config.retry_samples else {}),
-                  decoding=(f"execution-guided: greedy, then up to {config.retry_rounds}x{config.retry_samples} samples where a query "
-                            "does not run" if config.retry_samples else "greedy"),
+                  **({"greedy_ex_lift_ci": list(paired_bootstrap_ci(hits(base, "greedy_ex"), hits(tuned, "greedy_ex")))}
+                     if config.decoding != "greedy" else {}),
+                  decoding=str(config.decoding_of()),
                   wall_s=time.time() - t0, seconds=dict(base_scoring=base.seconds, training=result.seconds,
                   finetuned_scoring=tuned.seconds, load_and_merge=t1 - t0 - base.seconds - result.seconds),
                   train_s=result.seconds, train_tokens_per_s=result.tokens_per_second,
@@ -204,3 +206,115 @@ def format_report(r:dict, prepared_s:float=0.0)->str:
             f"wall time: {r['wall_s']:.0f}s = base scoring {s['base_scoring']:.0f}s + training {s['training']:.0f}s + "
             f"fine-tuned scoring {s['finetuned_scoring']:.0f}s + loading/merging {s['load_and_merge']:.0f}s "
             f"(preparing the model and data before: {prepared_s:.0f}s)")
+
+# %% ../nbs/08_main_job.ipynb #986b5ea8
+def database_folds(examples:list, folds:int=5)->list[list]:
+    "The databases of `examples` in `folds` groups of about as many questions each (each database, largest first, into the smallest group)."
+    counts = Counter(e.db_id for e in examples)
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= len(counts):
+        raise ValueError(f"folds must be a whole number from 2 to the number of databases ({len(counts)}), got {folds!r}")
+    groups, sizes = [[] for _ in range(folds)], [0] * folds
+    for db in sorted(counts, key=lambda d: (-counts[d], d)):
+        k = sizes.index(min(sizes)); groups[k].append(db); sizes[k] += counts[db]
+    return [sorted(g) for g in groups]
+
+def provenance(command:str)->dict:
+    "What a saved figure needs beside it: the command, the commit, the date, and the CPU (or GPU) it ran on."
+    import torch
+    try: commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                 cwd=Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError, NameError): commit = None
+    cpu = platform.processor() or platform.machine()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        cpu = next(l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name"))
+        cpu += " (" + ", ".join(f for f in ("avx512_bf16", "amx_tile") if f" {f}" in info).replace("amx_tile", "AMX") + ")"
+        cpu = cpu.replace(" ()", "")
+    except (OSError, StopIteration): pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return dict(command=command, commit=commit, date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpu=cpu,
+                cpus=os.cpu_count(), gpu=gpu, torch=torch.__version__)
+
+# %% ../nbs/08_main_job.ipynb #61a767b7
+_FOLD_KEYS = ("db_id", "question", "gold", "pred", "hardness", "ex", "ts", "em", "em_raw", "error_class", "greedy_pred", "greedy_ex")
+
+def _recipe(config:FinetuneConfig)->dict:
+    "A crossval's settings: the config but where its output goes and which databases a fold holds out."
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("output_name", "held_out_dbs", "eval_limit")}
+
+def _fold_train_dbs(cfg:FinetuneConfig)->list:
+    "The databases a fold's model trains on, as `train` picks its pairs (the sampled human ones and the extra ones)."
+    human = sample(load_examples(cfg.dataset_id, "train", cfg.test_fraction, cfg.seed, not cfg.lenient, cfg.held_out_dbs), cfg.train_limit, cfg.seed)
+    return sorted({e.db_id for e in human + extra_examples(cfg)})
+
+def _run_fold(config:FinetuneConfig, k:int, dbs:list, tok, max_new_tokens:int, progress:bool, log)->dict:
+    fold_dir = Path(config.output_name)/f"fold{k}"
+    cfg = dataclasses.replace(config, output_name=str(fold_dir), held_out_dbs=",".join(dbs), eval_limit=None)
+    train_dbs = _fold_train_dbs(cfg)
+    if seen := set(train_dbs) & set(dbs): raise RuntimeError(f"fold {k}: held-out databases {sorted(seen)} would be trained on")
+    t0, adapter = time.time(), fold_dir/"adapter"
+    if (adapter/"adapter_config.json").exists(): log(f"fold {k}: its adapter was saved before; scoring it"); train_s = None
+    else: train_s = train(cfg, progress=progress).seconds
+    held = held_out_examples(cfg)
+    rep = evaluate(merged_for_inference(config.model_name, adapter).eval(), tok, held, out_dir=fold_dir/"eval",
+                   batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed,
+                   progress=progress, decoding=config.decoding_of())
+    rows = [dict({key: r[key] for key in _FOLD_KEYS if key in r}, fold=k) for r in rep.rows]
+    return dict(fold=k, dbs=dbs, train_dbs=train_dbs, recipe=_recipe(config), n=len(rows), summary=_ex_summary(rep.summary),
+                train_s=train_s, score_s=rep.seconds, wall_s=time.time() - t0, rows=rows)
+
+def crossval(config:FinetuneConfig,   # the recipe each fold trains with (the main job's, as `text2sql-ft crossval` gives it)
+             folds:int=5,             # database-disjoint folds
+             max_new_tokens:int=128, progress:bool=True,
+             log=print,               # where the per-fold lines go
+             command:str="crossval",  # the command line, saved with the figures
+            )->dict:
+    "Every question scored once, by a model trained without its database: `folds` folds, each trained on the others; writes crossval.json."
+    from transformers import AutoTokenizer
+    t0 = time.time()
+    config.check()
+    if config.held_out_dbs: raise ValueError("crossval picks the held-out databases itself: leave held_out_dbs unset")
+    examples = load_examples(config.dataset_id, "all", config.test_fraction, config.seed, not config.lenient)
+    groups = database_folds(examples, folds)
+    out = Path(config.output_name); out.mkdir(parents=True, exist_ok=True)
+    tok = AutoTokenizer.from_pretrained(resolve_model(config.model_name))
+    done = []
+    for k, dbs in enumerate(groups):
+        path = out/f"fold{k}"/"fold.json"
+        if path.exists():
+            fold = json.loads(path.read_text())
+            if fold["recipe"] != _recipe(config) or fold["dbs"] != dbs:
+                raise ValueError(f"{path} was made with other settings or folds; give another --output_name (or remove {out})")
+            log(f"fold {k}: scored before, kept ({path})")
+        else:
+            fold = _run_fold(config, k, dbs, tok, max_new_tokens, progress, log)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, lambda t: t.write_text(json.dumps(fold, indent=1)))
+        log(f"fold {k}: {fold['n']} questions from {', '.join(dbs)}: EX {fold['summary']['ex']:.1%}, TS {fold['summary']['ts']:.1%}")
+        done.append(fold)
+    rows = [r for f in done for r in f["rows"]]
+    if len(rows) != len(examples) or any(r["db_id"] in f["train_dbs"] for f in done for r in f["rows"]):
+        raise RuntimeError(f"crossval scored {len(rows)} of {len(examples)} questions, or a question by a fold that trained on its database")
+    s = summarize(rows)
+    greedy = [r.get("greedy_ex", r["ex"]) for r in rows]
+    report = dict(**provenance(command), model=config.model_name, dataset=config.dataset_id, folds=folds, n=len(rows),
+                  n_databases=len({r["db_id"] for r in rows}), ex=s["ex"], ts=s["ts"], ex_ci=s["ex_ci"], ts_ci=s["ts_ci"],
+                  greedy_ex=sum(greedy) / len(greedy), greedy_ex_ci=list(bootstrap_ci(greedy)), decoding=str(config.decoding_of()),
+                  by_hardness={h: dict(n=b["n"], ex=b["ex"], ts=b["ts"]) for h, b in s["by_hardness"].items()},
+                  table=[dict(fold=f["fold"], dbs=f["dbs"], n=f["n"], ex=f["summary"]["ex"], ts=f["summary"]["ts"],
+                              train_s=f["train_s"], score_s=f["score_s"], wall_s=f["wall_s"]) for f in done],
+                  wall_s=time.time() - t0, fold_wall_s=sum(f["wall_s"] for f in done), recipe=_recipe(config), rows=rows)
+    write_atomic(out/"crossval.json", lambda t: t.write_text(json.dumps(report, indent=1)))
+    return report
+
+def format_crossval(r:dict)->str:
+    "What `text2sql-ft crossval` prints: one EX and TS over every question, the table by fold, the time."
+    mins = lambda s: "-" if s is None else f"{s/60:.1f}"
+    lines = [f"{'fold':>4}{'n':>6}{'EX':>8}{'TS':>8}{'train min':>11}{'score min':>11}  databases"]
+    lines += [f"{t['fold']:>4}{t['n']:>6}{t['ex']:>8.1%}{t['ts']:>8.1%}{mins(t['train_s']):>11}{mins(t['score_s']):>11}  {', '.join(t['dbs'])}"
+              for t in r["table"]]
+    lines.append(f"all {r['n']} questions ({r['n_databases']} databases), each scored by a model that never saw its database: "
+                 f"EX {r['ex']:.1%} {_pct(r['ex_ci'])}, TS {r['ts']:.1%} {_pct(r['ts_ci'])} (95% bootstrap); greedy alone EX {r['greedy_ex']:.1%}")
+    lines.append(f"decoding: {r['decoding']}")
+    lines.append(f"time: {r['fold_wall_s']/60:.1f} min over the folds ({r['wall_s']/60:.1f} min in this call); {r['cpu']}")
+    return "\n".join(lines)

@@ -182,7 +182,7 @@ def unseen_examples(config:FinetuneConfig, adapter:str, progress:bool=True)->lis
     "The training split's questions that the SFT run of `adapter` did not train on (its `config.yaml` beside it), a seeded `config.train_limit` of them."
     from text2sql_ft.data import load_examples
     from text2sql_ft.sft import sample
-    pool = load_examples(config.dataset_id, "train", config.test_fraction, config.seed, not config.lenient)
+    pool = load_examples(config.dataset_id, "train", config.test_fraction, config.seed, not config.lenient, config.held_out_dbs)
     sft_yaml = Path(adapter).parent/"config.yaml"
     if not sft_yaml.exists():
         if progress: print(f"no {sft_yaml}: the SFT run's questions are unknown, so every training question may be used")

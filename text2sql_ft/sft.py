@@ -41,14 +41,14 @@ def sample(examples:list, limit:Optional[int], seed:int)->list:
 
 def held_out_examples(config:FinetuneConfig)->list:
     "The held-out examples a run is scored on: `eval_limit` of the test side, sampled across its databases."
-    return sample(load_examples(config.dataset_id, "test", config.test_fraction, config.seed, not config.lenient), config.eval_limit, config.seed)
+    return sample(load_examples(config.dataset_id, "test", config.test_fraction, config.seed, not config.lenient, config.held_out_dbs), config.eval_limit, config.seed)
 
 # %% ../nbs/05a_sft.ipynb #ba18660e
 def extra_examples(config:FinetuneConfig)->list:
     "The training pairs beyond the dataset's own: `extra_train_data`'s, then `synth_pairs` per Spider train schema."
     if not (config.extra_train_data or config.synth_pairs): return []
     from text2sql_ft.pairs import check_no_leakage, spider_train_schemas, synthesize_for
-    held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed, not config.lenient)}
+    held_dbs = {e.db_id for e in load_examples(config.dataset_id, "test", config.test_fraction, config.seed, not config.lenient, config.held_out_dbs)}
     extra = list(load_jsonl(config.extra_train_data, strict=not config.lenient)) if config.extra_train_data else []
     check_no_leakage({e.db_id for e in extra}, held_dbs, f"extra_train_data {config.extra_train_data}")
     if config.synth_pairs:
@@ -60,7 +60,7 @@ def extra_examples(config:FinetuneConfig)->list:
 def prepare_data(config:FinetuneConfig, tokenizer)->Prepared:
     "Split by database, sample, tokenize, preflight, and build `datasets.Dataset`s."
     from datasets import Dataset
-    train_ex = sample(load_examples(config.dataset_id, "train", config.test_fraction, config.seed, not config.lenient), config.train_limit, config.seed)
+    train_ex = sample(load_examples(config.dataset_id, "train", config.test_fraction, config.seed, not config.lenient, config.held_out_dbs), config.train_limit, config.seed)
     held_out = held_out_examples(config)
     if extra := extra_examples(config):  # e.g. synthesized pairs: never on a held-out database
         train_ex = sample(train_ex + extra, None, config.seed)

@@ -52,6 +52,7 @@ def toy_tokenizer(template:str="chatml", # "chatml" (pad == eos, like SmolLM2), 
 def toy_model(tokenizer,              # sets the vocabulary size and special token ids
               hidden_size:int=64, num_layers:int=2, num_heads:int=4,
               seed:int=0,             # same seed, same weights
+              init_std:float=0.02,    # the weights' spread: 0.02 (transformers' default) makes every reply alike; 0.5, varied ones
              ):
     "A tiny random-weight Llama for `tokenizer`."
     import torch
@@ -59,7 +60,8 @@ def toy_model(tokenizer,              # sets the vocabulary size and special tok
     cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2*hidden_size,
                       num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,
                       max_position_embeddings=2048, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                      pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+                      pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
+                      initializer_range=init_std)
     torch.manual_seed(seed)
     return LlamaForCausalLM(cfg).eval()
 
