@@ -238,9 +238,11 @@ def provenance(command:str)->dict:
 # %% ../nbs/08_main_job.ipynb #61a767b7
 _FOLD_KEYS = ("db_id", "question", "gold", "pred", "hardness", "ex", "ts", "em", "em_raw", "error_class", "greedy_pred", "greedy_ex")
 
+_SCORING_ONLY = ("output_name", "held_out_dbs", "eval_limit", "decoding", "samples", "gen_batch_size")
+
 def _recipe(config:FinetuneConfig)->dict:
-    "A crossval's settings: the config but where its output goes and which databases a fold holds out."
-    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("output_name", "held_out_dbs", "eval_limit")}
+    "What a crossval's folds train with: the config but where it goes, which databases a fold holds out, and how it is scored."
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in _SCORING_ONLY}
 
 def _fold_train_dbs(cfg:FinetuneConfig)->list:
     "The databases a fold's model trains on, as `train` picks its pairs (the sampled human ones and the extra ones)."
@@ -260,8 +262,11 @@ def _run_fold(config:FinetuneConfig, k:int, dbs:list, tok, max_new_tokens:int, p
                    batch_size=config.gen_batch_size, max_new_tokens=max_new_tokens, style=config.schema_style, seed=config.seed,
                    progress=progress, decoding=config.decoding_of())
     rows = [dict({key: r[key] for key in _FOLD_KEYS if key in r}, fold=k) for r in rep.rows]
+    from text2sql_ft.quantization import pick_precision
+    where = {k: v for k, v in provenance("").items() if k in ("commit", "date", "cpu", "gpu", "torch")}   # a fold may run in another session
     return dict(fold=k, dbs=dbs, train_dbs=train_dbs, recipe=_recipe(config), n=len(rows), summary=_ex_summary(rep.summary),
-                train_s=train_s, score_s=rep.seconds, wall_s=time.time() - t0, rows=rows)
+                train_s=train_s, score_s=rep.seconds, wall_s=time.time() - t0, precision=pick_precision().name,
+                decoding=str(config.decoding_of()), **where, rows=rows)
 
 def crossval(config:FinetuneConfig,   # the recipe each fold trains with (the main job's, as `text2sql-ft crossval` gives it)
              folds:int=5,             # database-disjoint folds
@@ -284,9 +289,9 @@ def crossval(config:FinetuneConfig,   # the recipe each fold trains with (the ma
         if path.exists():
             fold = json.loads(path.read_text())
             if fold["recipe"] != _recipe(config) or fold["dbs"] != dbs:
-                raise ValueError(f"{path} was made with other settings or folds; give another --output_name (or remove {out})")
-            log(f"fold {k}: scored before, kept ({path})")
-        else:
+                raise ValueError(f"{path} was trained with other settings or folds; give another --output_name (or remove {out})")
+        if path.exists() and fold["decoding"] == str(config.decoding_of()): log(f"fold {k}: scored before, kept ({path})")
+        else:   # not done yet, or scored with another decoding: its saved adapter is scored again, not retrained
             fold = _run_fold(config, k, dbs, tok, max_new_tokens, progress, log)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, lambda t: t.write_text(json.dumps(fold, indent=1)))
@@ -302,7 +307,8 @@ def crossval(config:FinetuneConfig,   # the recipe each fold trains with (the ma
                   greedy_ex=sum(greedy) / len(greedy), greedy_ex_ci=list(bootstrap_ci(greedy)), decoding=str(config.decoding_of()),
                   by_hardness={h: dict(n=b["n"], ex=b["ex"], ts=b["ts"]) for h, b in s["by_hardness"].items()},
                   table=[dict(fold=f["fold"], dbs=f["dbs"], n=f["n"], ex=f["summary"]["ex"], ts=f["summary"]["ts"],
-                              train_s=f["train_s"], score_s=f["score_s"], wall_s=f["wall_s"]) for f in done],
+                              train_s=f["train_s"], score_s=f["score_s"], wall_s=f["wall_s"], cpu=f.get("cpu"), gpu=f.get("gpu"),
+                              precision=f.get("precision")) for f in done],
                   wall_s=time.time() - t0, fold_wall_s=sum(f["wall_s"] for f in done), recipe=_recipe(config), rows=rows)
     write_atomic(out/"crossval.json", lambda t: t.write_text(json.dumps(report, indent=1)))
     return report
@@ -316,5 +322,6 @@ def format_crossval(r:dict)->str:
     lines.append(f"all {r['n']} questions ({r['n_databases']} databases), each scored by a model that never saw its database: "
                  f"EX {r['ex']:.1%} {_pct(r['ex_ci'])}, TS {r['ts']:.1%} {_pct(r['ts_ci'])} (95% bootstrap); greedy alone EX {r['greedy_ex']:.1%}")
     lines.append(f"decoding: {r['decoding']}")
-    lines.append(f"time: {r['fold_wall_s']/60:.1f} min over the folds ({r['wall_s']/60:.1f} min in this call); {r['cpu']}")
+    where = sorted({f"{t['gpu'] or t['cpu']} ({t['precision']})" for t in r["table"]})
+    lines.append(f"time: {r['fold_wall_s']/60:.1f} min over the folds ({r['wall_s']/60:.1f} min in this call); folds run on {'; '.join(where)}")
     return "\n".join(lines)

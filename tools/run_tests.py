@@ -4,7 +4,8 @@ Ends with one line `N passed, N failed[, N skipped]`: each notebook counts as on
 its first failing cell), each probe as one, each pytest item as one. Exits non-zero when anything failed.
 Extra nbdev flags (e.g. `slow`) come from the TEST_FLAGS environment variable. With TEST_COLAB=1 every lesson also runs
 as a Colab "Run all" in a Colab-like venv (`make test-colab`, one test per notebook), and with TEST_GPU_DRY=1
-`tools/gpu_check.py --dry-run` runs as one test.
+`tools/gpu_check.py --dry-run` runs as one test. TEST_ONLY=05c_generation,test_decoder runs only the notebooks and pytest
+files whose names hold one of the comma-separated words (no probes): a quick rerun while mending one thing.
 """
 import os, subprocess, sys, time
 import xml.etree.ElementTree as ET
@@ -12,11 +13,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+ONLY = [w for w in os.environ.get("TEST_ONLY", "").split(",") if w]
+
+def _picked(name:str)->bool: return not ONLY or any(w in name for w in ONLY)
+
 def notebooks():
-    "Notebooks nbdev_test would pick: not starting with `_` or `.`, no checkpoints."
+    "Notebooks nbdev_test would pick: not starting with `_` or `.`, no checkpoints (and named in TEST_ONLY, when set)."
     nbs = ROOT/"nbs"
     return sorted(p for p in nbs.rglob("*.ipynb")
-                  if not any(part.startswith(("_", ".")) for part in p.relative_to(nbs).parts))
+                  if not any(part.startswith(("_", ".")) for part in p.relative_to(nbs).parts) and _picked(p.name))
 
 def run_notebooks(flags):
     passed, failed = 0, []
@@ -72,7 +77,9 @@ def run_pytest(extra):
     xml = ROOT/".test-results"/"pytest.xml"
     xml.parent.mkdir(exist_ok=True)
     if xml.exists(): xml.unlink()
-    rc = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+    files = [str(p.relative_to(ROOT)) for p in sorted((ROOT/"tests").glob("test_*.py")) if _picked(p.name)] if ONLY else ["tests"]
+    if not files: return 0, 0, 0, 5
+    rc = subprocess.run([sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider",
                          f"--junitxml={xml}", "--durations=8", *extra], cwd=ROOT).returncode
     if rc == 5: return 0, 0, 0, rc  # no tests collected
     if not xml.exists(): return 0, 1, 0, rc  # pytest itself broke: count one failure
@@ -85,7 +92,7 @@ def run_pytest(extra):
 if __name__ == "__main__":
     flags = os.environ.get("TEST_FLAGS", "")
     nb_passed, nb_failed = run_notebooks(flags)
-    pr_passed, pr_failed = run_probes()
+    pr_passed, pr_failed = run_probes() if not ONLY else (0, 0)
     if os.environ.get("TEST_BROWSER") == "1":
         br_passed, br_failed = run_browser(); pr_passed += br_passed; pr_failed += br_failed
     if os.environ.get("TEST_COLAB") == "1":
