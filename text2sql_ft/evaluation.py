@@ -208,8 +208,8 @@ def execution_guided(examples:list,        # `Example`s
                      preds:list,           # the greedy SQL, one per example
                      dbs:dict,             # db_id -> SQLite files (the first is the one a query must run on)
                      sample:Callable,      # (examples, n, seed) -> `n` replies per example (e.g. `sample_replies` with a model)
-                     n:int=4,              # candidates per round
-                     rounds:int=2,         # rounds of sampling for the questions still without a query that runs
+                     n:int=Decoding.samples, # candidates per round
+                     rounds:int=Decoding.rounds, # rounds of sampling for the questions still without a query that runs
                      seed:int=0, timeout:float=5.0,
                     )->tuple[list, list]:
     "(SQL per example, samples drawn per example): where a prediction does not run, the first sampled candidate that does."
@@ -258,6 +258,8 @@ class Decoded:
     replies:list
     samples:list
     decoding:Decoding
+    greedy_s:float = 0.0   # seconds for the greedy replies
+    seconds:float = 0.0    # seconds in all: greedy, sampling, and running the candidates
     @property
     def changed(self)->int: return sum(p != g for p, g in zip(self.preds, self.greedy))
 
@@ -268,19 +270,19 @@ def decode_sql(model, tokenizer, examples:list,
                progress:bool=True, timeout:float=5.0,
               )->Decoded:
     "SQL for each example as `decoding` says: greedy, execution-guided, or a vote by result."
-    d = decoding or Decoding()
+    d, t0 = decoding or Decoding(), time.perf_counter()
     replies = generate_replies(model, tokenizer, examples, batch_size, max_new_tokens, style, system, progress)
-    greedy = [extract_sql(r) for r in replies]
-    if d.mode == "greedy": return Decoded(greedy, greedy, replies, [0] * len(greedy), d)
+    greedy, greedy_s = [extract_sql(r) for r in replies], time.perf_counter() - t0
+    done = lambda preds, tries: Decoded(preds, greedy, replies, tries, d, greedy_s, time.perf_counter() - t0)
+    if d.mode == "greedy": return done(greedy, [0] * len(greedy))
     if dbs is None: raise ValueError(f"decoding {d.mode!r} runs queries on each question's database: give dbs (db_id -> files)")
     sample = lambda exs, n, seed: sample_replies(model, tokenizer, exs, n, d.temperature, d.top_p, seed=seed, batch_size=batch_size,
                                                  max_new_tokens=max_new_tokens, style=style, system=system, progress=progress)
     if d.mode == "guided":
-        preds, tries = execution_guided(examples, greedy, dbs, sample, d.samples, d.rounds, d.seed, timeout)
-        return Decoded(preds, greedy, replies, tries, d)
+        return done(*execution_guided(examples, greedy, dbs, sample, d.samples, d.rounds, d.seed, timeout))
     drawn = sample(examples, d.samples, d.seed)
     preds, _ = vote(examples, [[g] + [extract_sql(s) for s in ss] for g, ss in zip(greedy, drawn)], dbs, timeout)
-    return Decoded(preds, greedy, replies, [d.samples] * len(greedy), d)
+    return done(preds, [d.samples] * len(greedy))
 
 # %% ../nbs/06b_evaluation.ipynb #16827978
 def format_summary(s:dict, title:str="")->str:

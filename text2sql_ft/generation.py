@@ -14,9 +14,8 @@ from typing import Callable, Optional
 from .tokenization import DEFAULT_SYSTEM, add_special_tokens_for, format_prompt, prompt_messages, shared_prefixes
 
 # %% auto #0
-__all__ = ['DECODING_MODES', 'extract_sql', 'statement_done', 'sampler', 'generate_replies', 'over_context', 'batch_order',
-           'generate_sql', 'fast_path_mismatches', 'sample_replies', 'sample_token_ids', 'Decoding',
-           'decoding_problems']
+__all__ = ['DECODING_MODES', 'extract_sql', 'statement_done', 'Decoding', 'decoding_problems', 'sampler', 'generate_replies',
+           'over_context', 'batch_order', 'generate_sql', 'fast_path_mismatches', 'sample_replies', 'sample_token_ids']
 
 # %% ../nbs/05c_generation.ipynb #5016cc26
 _FENCE = re.compile(r"```(?:[a-zA-Z]*)\n?(.*?)(?:```|$)", re.S)
@@ -263,10 +262,44 @@ def _decode(model, prefixes:list, suffixes:list, eos:set, pad_id:int, max_new_to
                            **_cache(model, cache), use_cache=True).logits[:, -1]
     return gen
 
+# %% ../nbs/05c_generation.ipynb #ac290b92
+DECODING_MODES = ("greedy", "guided", "vote")
+
+@dataclass(frozen=True)
+class Decoding:
+    "How SQL is drawn from a model when scoring or answering; every caller reads its default from here."
+    mode:str = "guided"       # greedy, guided (sample where the greedy query does not run) or vote (greedy + samples, by result)
+    samples:int = 4           # guided: candidates per round; vote: samples beside the greedy reply
+    rounds:int = 1            # guided: rounds of `samples` for the questions still without a query that runs
+    temperature:float = 0.7   # the samples' softmax temperature
+    top_p:float = 0.95        # the samples' nucleus mass
+    seed:int = 0              # the sampler's seed: the same setting draws the same samples
+    def __post_init__(self):
+        if problems := decoding_problems(self.mode, self.samples, self.rounds, self.temperature, self.top_p):
+            raise ValueError("; ".join(problems))
+    def __str__(self)->str:
+        if self.mode == "greedy": return "greedy"
+        at = f"at T={self.temperature:g}, top-p {self.top_p:g}"
+        if self.mode == "guided": return (f"execution-guided: greedy; where its query does not run, up to {self.rounds}x{self.samples} "
+                                          f"samples {at}, the first that runs kept")
+        return (f"vote: greedy + {self.samples} samples {at}, run on the question's database and grouped by result; "
+                "the largest group wins (a tie: the greedy query's group)")
+
+def decoding_problems(mode, samples, rounds=1, temperature=0.7, top_p=0.95)->list:
+    "What is wrong with a decoding setting, one message per field (empty: nothing)."
+    out = []
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if mode not in DECODING_MODES: out.append(f"decoding must be one of {DECODING_MODES}, got {mode!r}")
+    if not (whole(samples) and samples >= 1): out.append(f"samples must be a whole number >= 1, got {samples!r}")
+    if not (whole(rounds) and rounds >= 1): out.append(f"rounds must be a whole number >= 1, got {rounds!r}")
+    if not (isinstance(temperature, (int, float)) and 0 < temperature <= 10): out.append(f"temperature must be in (0, 10], got {temperature!r}")
+    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1): out.append(f"top_p must be in (0, 1], got {top_p!r}")
+    return out
+
 # %% ../nbs/05c_generation.ipynb #08bd77dc
-def sampler(temperature:float=0.7, # softmax temperature (> 0)
-            top_p:float=0.95,      # keep the likeliest tokens that together hold this much probability
-            seed:int=0,            # the generator's seed: the same inputs give the same samples
+def sampler(temperature:float=Decoding.temperature, # softmax temperature (> 0)
+            top_p:float=Decoding.top_p, # keep the likeliest tokens that together hold this much probability
+            seed:int=Decoding.seed, # the generator's seed: the same inputs give the same samples
             top_k:int=50,          # and no more than this many (`model.generate`'s default too)
            )->Callable:
     "A `pick` for `_greedy_batch`: logits (rows x vocab) -> one sampled token id per row."
@@ -329,7 +362,7 @@ def generate_replies(model, tokenizer,
                      stop:Optional[Callable]=statement_done, # reply text -> done? (None: run to EOS or max_new_tokens)
                      engine:str="fast",        # fast (shared prefixes, shedding rows) or generate (plain `model.generate`)
                      temperature:float=0.0,    # 0: greedy; above 0: sample at this temperature (see `sample_replies`)
-                     top_p:float=0.95,         # nucleus sampling's probability mass, when sampling
+                     top_p:float=Decoding.top_p, # nucleus sampling's probability mass, when sampling
                      seed:int=0,               # the sampling generator's seed
                     )->list[str]:
     "Greedy (or sampled) replies of `model` to the prompts of `examples`, in input order."
@@ -439,9 +472,9 @@ def fast_path_mismatches(model, tokenizer,
 
 # %% ../nbs/05c_generation.ipynb #72133a56
 def sample_replies(model, tokenizer, examples:list,
-                   n:int=4,                # replies per example
-                   temperature:float=0.7,  # softmax temperature (> 0)
-                   top_p:float=0.95,       # nucleus mass
+                   n:int=Decoding.samples,               # replies per example
+                   temperature:float=Decoding.temperature, # softmax temperature (> 0)
+                   top_p:float=Decoding.top_p,           # nucleus mass
                    seed:int=0,             # sampling seed
                    **kwargs,               # `generate_replies`' other arguments (batch_size, max_new_tokens, style, ...)
                   )->list[list[str]]:
@@ -467,38 +500,4 @@ def sample_token_ids(model, tokenizer,
     with _contiguous_head_input(model):
         out = _fast_ids(model, tokenizer, texts, batch_size, max_new_tokens, stop, bar, sampler(temperature, top_p, seed), keep_eos=True)
     bar.close()
-    return out
-
-# %% ../nbs/05c_generation.ipynb #ac290b92
-DECODING_MODES = ("greedy", "guided", "vote")
-
-@dataclass(frozen=True)
-class Decoding:
-    "How SQL is drawn from a model when scoring or answering; every caller reads its default from here."
-    mode:str = "guided"       # greedy, guided (sample where the greedy query does not run) or vote (greedy + samples, by result)
-    samples:int = 4           # guided: candidates per round; vote: samples beside the greedy reply
-    rounds:int = 1            # guided: rounds of `samples` for the questions still without a query that runs
-    temperature:float = 0.7   # the samples' softmax temperature
-    top_p:float = 0.95        # the samples' nucleus mass
-    seed:int = 0              # the sampler's seed: the same setting draws the same samples
-    def __post_init__(self):
-        if problems := decoding_problems(self.mode, self.samples, self.rounds, self.temperature, self.top_p):
-            raise ValueError("; ".join(problems))
-    def __str__(self)->str:
-        if self.mode == "greedy": return "greedy"
-        at = f"at T={self.temperature:g}, top-p {self.top_p:g}"
-        if self.mode == "guided": return (f"execution-guided: greedy; where its query does not run, up to {self.rounds}x{self.samples} "
-                                          f"samples {at}, the first that runs kept")
-        return (f"vote: greedy + {self.samples} samples {at}, run on the question's database and grouped by result; "
-                "the largest group wins (a tie: the greedy query's group)")
-
-def decoding_problems(mode, samples, rounds=1, temperature=0.7, top_p=0.95)->list:
-    "What is wrong with a decoding setting, one message per field (empty: nothing)."
-    out = []
-    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if mode not in DECODING_MODES: out.append(f"decoding must be one of {DECODING_MODES}, got {mode!r}")
-    if not (whole(samples) and samples >= 1): out.append(f"samples must be a whole number >= 1, got {samples!r}")
-    if not (whole(rounds) and rounds >= 1): out.append(f"rounds must be a whole number >= 1, got {rounds!r}")
-    if not (isinstance(temperature, (int, float)) and 0 < temperature <= 10): out.append(f"temperature must be in (0, 10], got {temperature!r}")
-    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1): out.append(f"top_p must be in (0, 1], got {top_p!r}")
     return out

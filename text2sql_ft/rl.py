@@ -11,7 +11,7 @@ from typing import Optional
 
 from .config import FinetuneConfig
 from .execution import execute_sql, test_suite_match
-from .generation import extract_sql, sample_replies, sample_token_ids, statement_done
+from .generation import Decoding, extract_sql, sample_replies, sample_token_ids, statement_done
 from .schema_linking import _pairs as _column_pairs, _tables, linking_target
 from .synthesis import databases_for
 from .tokenization import DEFAULT_SYSTEM, prompt_messages
@@ -77,7 +77,7 @@ def dpo_pairs(model, tokenizer, examples:list,
              )->tuple[list, dict]:
     "(pairs for `DPOTrainer`: prompt / chosen / rejected as chat messages, counts of what the samples were)."
     dbs = dbs or databases_for(examples)
-    samples = samples or sample_replies(model, tokenizer, examples, n, temperature, seed=seed, batch_size=batch_size,
+    samples = samples or sample_replies(model, tokenizer, examples, n, temperature, Decoding.top_p, seed=seed, batch_size=batch_size,
                                         max_new_tokens=max_new_tokens, style=style, system=system, progress=progress)
     pairs, counts = [], dict(questions=len(examples), samples=sum(map(len, samples)), matched=0, ran=0, pairs=0)
     for e, replies in zip(examples, samples):
@@ -134,7 +134,7 @@ def fast_rollout(batch_size:int=128, stop=statement_done):
         model = model.get_base_model() if hasattr(model, "get_base_model") else model   # the LoRA layers stay in it
         texts = [format_prompt(tok, p) for p in prompts]   # the trainer's batch already holds each prompt's copies
         training = model.training; model.eval()
-        top_p = args.top_p if args.top_p < 1 else 0.95   # TRL's 1.0 (no nucleus) becomes scoring's samples' 0.95, with top-k 50
+        top_p = args.top_p if args.top_p < 1 else Decoding.top_p   # TRL's 1.0 (no nucleus) becomes scoring's samples' nucleus, with top-k 50
         try: pids, cids = sample_token_ids(model, tok, texts, args.temperature, top_p,
                                            seed=args.seed + trainer.state.global_step, batch_size=batch_size,
                                            max_new_tokens=args.max_completion_length, stop=stop)

@@ -1,7 +1,8 @@
 """Render nbs/index.ipynb to README.md (a Quarto-free stand-in for nbdev_readme).
 
 Markdown cells are copied (image links into `nbs/images/` made relative to the repository root), code cells become ```python blocks followed by their text output; cells marked `#| hide`
-are left out and `#|` directive lines are dropped. `python tools/readme.py --check` exits 1 when README.md is stale.
+are left out, cells marked `#| echo: false` show their output only (a table read from `results/`), and `#|` directive
+lines are dropped. `python tools/readme.py --check` exits 1 when README.md is stale.
 """
 import json, sys
 from pathlib import Path
@@ -26,7 +27,8 @@ def render(nb_path=ROOT/"nbs"/"index.ipynb")->str:
         if cell["cell_type"] == "markdown": parts.append(src.strip().replace("](images/", "](nbs/images/")); continue
         if cell["cell_type"] != "code": continue
         code = "\n".join(l for l in lines if not l.lstrip().startswith("#|")).strip()
-        if code: parts.append(f"```python\n{code}\n```")
+        echo = not any(l.strip().replace(" ", "") == "#|echo:false" for l in lines)
+        if code and echo: parts.append(f"```python\n{code}\n```")
         for out in cell.get("outputs", []):
             txt = _output_text(out)
             if txt is None: parts.append("".join(out["data"]["text/markdown"]).strip())
