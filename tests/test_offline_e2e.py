@@ -1,8 +1,9 @@
 "End to end on the real offline assets: the SmolLM2 model converted from its GGUF wheel, Spider dev, the CLI."
-import json, os, re, subprocess, sys
+import dataclasses, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run_cli
+from text2sql_ft.generation import Decoding
 
 def test_offline_model_generates_from_a_chat_prompt():
     import torch
@@ -124,7 +125,7 @@ def _eval_output_ok(res, out_dir, n):
     assert {p.name for p in out_dir.iterdir()} == {"eval.json", "eval.csv", "ex_by_hardness.png"}
     report = json.loads((out_dir/"eval.json").read_text())
     assert report["summary"]["n"] == n and len(report["rows"]) == n
-    assert report["settings"]["decoding"].startswith("greedy; where a query does not run, up to 1x4 samples")  # the default
+    assert report["settings"]["decoding_setting"] == dataclasses.asdict(Decoding())   # the one default
     assert all(r["samples"] in (0, 4) and "greedy_pred" in r for r in report["rows"])
 
 def test_cli_evaluate_offline_base_model(tmp_path):
