@@ -228,8 +228,10 @@ def provenance(command:str)->dict:
     try:
         info = Path("/proc/cpuinfo").read_text()
         cpu = next(l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name"))
-        cpu += " (" + ", ".join(f for f in ("avx512_bf16", "amx_tile") if f" {f}" in info).replace("amx_tile", "AMX") + ")"
-        cpu = cpu.replace(" ()", "")
+        flags = set(next(l for l in info.splitlines() if l.startswith("flags")).split(":", 1)[1].split())
+        isa = ("AMX" if "amx_tile" in flags else "AVX512-BF16, no AMX" if "avx512_bf16" in flags else
+               "AVX-512, no bf16" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2")
+        cpu = f"{cpu} ({isa}, {os.cpu_count()} cores)"
     except (OSError, StopIteration): pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(command=command, commit=commit, date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpu=cpu,
