@@ -98,15 +98,11 @@ def train_steps(model_dir:Path, pairs:Path, work:Path, precision, quant:str, ste
 
 def generation_check(work:Path, pairs:Path, device:str, n:int)->dict:
     "The fast path against `model.generate` in fp32 on a toy model whose replies differ: share identical."
-    import torch
     from text2sql_ft.data import load_jsonl
     from text2sql_ft.generation import generate_replies
     from text2sql_ft.toy import toy_model, toy_tokenizer
     tok = toy_tokenizer()
-    model = toy_model(tok, hidden_size=64)
-    with torch.no_grad():
-        for p in model.parameters(): p.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))   # wide: replies differ
-    model = model.to(device).float().eval()
+    model = toy_model(tok, hidden_size=64, init_std=0.5).to(device).float().eval()   # wide weights: replies differ
     examples = list(load_jsonl(pairs))[:n]
     kw = dict(batch_size=16, max_new_tokens=16, style="compact", progress=False, stop=None)
     fast, ref = generate_replies(model, tok, examples, engine="fast", **kw), generate_replies(model, tok, examples, engine="generate", **kw)
